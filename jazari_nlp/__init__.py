@@ -1,0 +1,20 @@
+"""jazari_nlp: an offline-first toolkit for the languages of Morocco.
+
+Darija (Arabic script and Arabizi), Modern Standard Arabic and Amazigh (Tifinagh, Latin and Arabic scripts).
+
+Example::
+
+    >>> import jazari_nlp as jz
+    >>> jz.normalize("ⴰⵣⵓⵍ  ⴼⵍⵍⴰⵡⵏ")
+    'ⴰⵣⵓⵍ ⴼⵍⵍⴰⵡⵏ'
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+# The text layer is light (no torch); it is exported at the top level.
+from jazari_nlp.text import *  # noqa: E402,F401,F403
+from jazari_nlp.text import __all__ as _text_all  # noqa: E402
+
+__all__ = ["__version__", *_text_all]
