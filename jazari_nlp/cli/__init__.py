@@ -28,6 +28,10 @@ text_cmd.register(app)
 
 
 def main() -> None:
+    from jazari_nlp.offline import apply_network_policy
+
+    # Offline unless a config says otherwise (run_experiment lifts this for `allow_network: true`).
+    apply_network_policy(False)
     app()
 
 

@@ -1,0 +1,78 @@
+"""``jazari run``, ``jazari tokenizer train``, ``jazari train``, ``jazari eval``: stages of one experiment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from jazari_nlp.cli.common import CONFIG_ARG_HELP, SET_HELP, console, guarded, metrics_table, summary_table
+
+FORCE_HELP = "Redo this stage (and the later ones) even if complete: corpus, tokenizer, train or eval. Repeatable."
+
+tokenizer_app = typer.Typer(help="Tokenizer training.", no_args_is_help=True)
+
+
+def _run(config: Path, set_: list[str], stages: list[str] | None, force: list[str], quiet: bool) -> None:
+    from jazari_nlp.pipeline import run_experiment
+
+    def on_stage(stage: str, event: str) -> None:
+        if event == "start":
+            console.rule(f"[bold]{stage}")
+
+    result = guarded(lambda: run_experiment(config, set_, stages=stages, force=force, progress=not quiet,
+                                            on_stage=on_stage))
+    console.print(summary_table(result))
+    results_file = result.run_dir / "eval" / "results.json"
+    if any(r.stage == "eval" for r in result.stages) and results_file.is_file():
+        console.print(metrics_table(json.loads(results_file.read_text())))
+
+
+def run_stage_command(stage: str):
+    def command(
+        config: Path = typer.Argument(..., help=CONFIG_ARG_HELP),
+        set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+        force: bool = typer.Option(False, "--force", help="Redo this stage even if complete."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    ) -> None:
+        _run(config, set_, [stage], [stage] if force else [], quiet)
+
+    return command
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def run(
+        config: Path = typer.Argument(..., help=CONFIG_ARG_HELP),
+        set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+        force: list[str] = typer.Option([], "--force", help=FORCE_HELP),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    ) -> None:
+        """Run every stage the config has (corpus → tokenizer → train → eval), skipping complete ones.
+
+        Example: jazari run configs/quickstart.yaml --set train.max_steps=50
+        """
+        _run(config, set_, None, force, quiet)
+
+    train_cmd = run_stage_command("train")
+    train_cmd.__doc__ = """Run only the training stage of an experiment (its earlier stages must be complete).
+
+    Example: jazari train configs/quickstart.yaml --set train.learning_rate=1e-3 --set name=lr1e-3
+    """
+    app.command(name="train")(train_cmd)
+
+    eval_cmd = run_stage_command("eval")
+    eval_cmd.__doc__ = """Run only the evaluation stage (perplexity, bits-per-byte) of an experiment.
+
+    Example: jazari eval configs/quickstart.yaml --force
+    """
+    app.command(name="eval")(eval_cmd)
+
+    tok_cmd = run_stage_command("tokenizer")
+    tok_cmd.__doc__ = """Train the tokenizer of an experiment (needs its corpus stage, or tokenizer.files).
+
+    Example: jazari tokenizer train configs/quickstart.yaml --set tokenizer.vocab_size=2000
+    """
+    tokenizer_app.command(name="train")(tok_cmd)
+    app.add_typer(tokenizer_app, name="tokenizer")

@@ -1,0 +1,84 @@
+"""Evaluate a saved causal LM on held-out files and write ``results.json`` with its provenance."""
+
+from __future__ import annotations
+
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from jazari_nlp.runs import package_versions, write_json
+
+
+def _load_texts(files: list[Path], text_field: str, lang_column: str | None, limit: int | None):
+    from jazari_nlp.textio import iter_rows, iter_texts
+
+    if lang_column and all(f.suffix == ".parquet" for f in files):
+        texts, groups = [], []
+        for row in iter_rows(files, [text_field, lang_column]):
+            if isinstance(row[text_field], str) and row[text_field].strip():
+                texts.append(row[text_field])
+                groups.append(row[lang_column] or "und")
+                if limit and len(texts) >= limit:
+                    break
+        return texts, groups
+    texts = list(iter_texts(files, text_field, limit))
+    return texts, None
+
+
+def evaluate_perplexity(
+    model_dir: Path,
+    files: list[Path],
+    out_dir: Path,
+    *,
+    text_field: str = "text",
+    lang_column: str | None = "lang",
+    block_size: int = 512,
+    batch_size: int = 8,
+    max_documents: int | None = None,
+    progress: bool = True,
+    provenance: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Perplexity and bits-per-byte, overall and per language; written to ``out_dir/results.json``.
+
+    Example: ``evaluate_perplexity(Path("runs/q/model"), [Path("heldout.parquet")], Path("runs/q/eval"))``
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from jazari_nlp.evaluation.perplexity import count_windows, score_documents
+
+    texts, groups = _load_texts(files, text_field, lang_column, max_documents)
+    if not texts:
+        raise ValueError(f"no evaluation text in {[str(f) for f in files]}")
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True, trust_remote_code=False)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(model_dir), local_files_only=True, trust_remote_code=False, use_safetensors=True
+    )
+    if torch.cuda.is_available():
+        model = model.to("cuda")
+    block = min(block_size, getattr(model.config, "max_position_embeddings", block_size) or block_size)
+    if progress:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task("eval: scoring held-out text", total=count_windows(tokenizer, texts, block))
+            scores = score_documents(
+                model, tokenizer, texts, groups=groups, block_size=block, batch_size=batch_size,
+                progress=lambda n: bar.advance(task, n),
+            )
+    else:
+        scores = score_documents(model, tokenizer, texts, groups=groups, block_size=block, batch_size=batch_size)
+    results = {
+        "task": "perplexity",
+        "metrics": {name: s.as_dict() for name, s in sorted(scores.items(), key=lambda kv: kv[0] != "all")},
+        "block_size": block,
+        "files": [str(f) for f in files],
+        "versions": package_versions(),
+        "python": platform.python_version(),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **(provenance or {}),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / "results.json", results)
+    return results

@@ -1,0 +1,257 @@
+"""Run an experiment: the stages present in the config, in order, inside one run directory.
+
+Example::
+
+    results = run_experiment("configs/quickstart.yaml", overrides=["train.max_steps=10"])
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jazari_nlp.config import STAGES, ConfigError, ExperimentConfig, dump_yaml, load_config
+from jazari_nlp.offline import apply_network_policy
+from jazari_nlp.runs import RunDir, write_json
+from jazari_nlp.schema import expand_globs
+
+log = logging.getLogger("jazari_nlp")
+
+
+@dataclass
+class StageResult:
+    stage: str
+    status: str  # "ran" | "skipped"
+    seconds: float
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    config_sha256: str
+    stages: list[StageResult]
+
+
+def check_consistency(cfg: ExperimentConfig, source: str | Path) -> None:
+    """Cross-section checks that one section alone cannot make; raised before any work starts."""
+    problems = []
+    has_corpus = cfg.corpus is not None
+    if cfg.tokenizer is not None and not has_corpus and not cfg.tokenizer.files:
+        problems.append("tokenizer: needs text: add a `corpus` section or set `tokenizer.files`")
+    if cfg.train is not None:
+        if cfg.model is None:
+            problems.append("train: needs a `model` section (a new model spec or a local checkpoint path)")
+        elif cfg.model.architecture is not None and cfg.tokenizer is None:
+            problems.append("model.architecture: a new model needs a `tokenizer` section to train its vocabulary")
+        if not has_corpus and not cfg.train.files:
+            problems.append("train: needs text: add a `corpus` section or set `train.files`")
+    if cfg.eval is not None:
+        if cfg.train is None and (cfg.model is None or cfg.model.path is None):
+            problems.append("eval: needs a model: add `model` + `train` sections, or `model.path` (a checkpoint)")
+        if not has_corpus and not cfg.eval.files:
+            problems.append("eval: needs text: add a `corpus` section (held-out split) or set `eval.files`")
+    if problems:
+        raise ConfigError(source, problems)
+
+
+def _files_or_fail(patterns: list[str], what: str) -> list[Path]:
+    files, empty = expand_globs(patterns)
+    for pat in empty:
+        log.warning("%s: %s matched no file", what, pat)
+    if not files:
+        raise FileNotFoundError(f"{what}: no file matched {patterns}")
+    return files
+
+
+def _corpus_split(run: RunDir, split: str) -> list[Path]:
+    from jazari_nlp.corpus import corpus_files
+
+    files = corpus_files(run.stage_dir("corpus"), split)
+    if not files:
+        raise FileNotFoundError(f"the corpus stage wrote no {split} shards in {run.stage_dir('corpus')}")
+    return files
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The four stages. Each takes the config, the run directory and the stage's own folder, writes its outputs there
+# and returns a flat summary for the table.
+
+
+def stage_corpus(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -> dict[str, Any]:
+    from jazari_nlp.corpus.build import run_corpus_stage
+
+    return run_corpus_stage(cfg.corpus, out, seed=cfg.seed, allow_network=cfg.allow_network, progress=progress)
+
+
+def stage_tokenizer(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -> dict[str, Any]:
+    from jazari_nlp.textio import iter_texts
+    from jazari_nlp.tokenization.train import fertility, train_tokenizer
+
+    tcfg = cfg.tokenizer
+    if tcfg.files:
+        files, field_name = _files_or_fail(tcfg.files, "tokenizer.files"), tcfg.text_field
+    else:
+        files, field_name = _corpus_split(run, "train"), "text"
+    tok = train_tokenizer(tcfg, iter_texts(files, field_name, tcfg.max_documents), out, progress=progress)
+    sample = list(iter_texts(files, field_name, limit=2000))
+    return {"vocab_size": len(tok), "documents": tok.init_kwargs.get("n_training_documents"),
+            "fertility": round(fertility(tok, sample), 3)}
+
+
+def stage_train(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -> dict[str, Any]:
+    from jazari_nlp.textio import iter_texts
+    from jazari_nlp.training.lm import train_causal_lm
+
+    tcfg = cfg.train
+    if tcfg.files:
+        files, field_name = _files_or_fail(tcfg.files, "train.files"), tcfg.text_field
+    else:
+        files, field_name = _corpus_split(run, "train"), "text"
+    tokenizer_dir = run.stage_dir("tokenizer") if cfg.tokenizer is not None else cfg.model.path
+    texts = iter_texts(files, field_name, tcfg.max_train_documents)
+    return train_causal_lm(
+        cfg.model, tcfg, tokenizer_dir, texts, out, seed=cfg.seed, allow_network=cfg.allow_network, progress=progress
+    )
+
+
+def stage_eval(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -> dict[str, Any]:
+    from jazari_nlp.evaluation.run import evaluate_perplexity
+
+    model_dir = run.stage_dir("train") if cfg.train is not None else cfg.model.path
+    ecfg = cfg.eval
+    if ecfg.files:
+        files, field_name, lang_column = _files_or_fail(ecfg.files, "eval.files"), ecfg.text_field, None
+    else:
+        files, field_name, lang_column = _corpus_split(run, "heldout"), "text", "lang"
+    block = ecfg.block_size or (cfg.train.block_size if cfg.train else 512)
+    results = evaluate_perplexity(
+        model_dir, files, out, text_field=field_name, lang_column=lang_column if ecfg.per_language else None,
+        block_size=block, batch_size=ecfg.batch_size, max_documents=ecfg.max_documents, progress=progress,
+        provenance={"config_sha256": run.sha256, "run_dir": str(run.path), "model": str(model_dir), "seed": cfg.seed},
+    )
+    overall = results["metrics"]["all"]
+    return {"perplexity": overall["perplexity"], "bits_per_byte": overall["bits_per_byte"],
+            "tokens": overall["tokens"], "documents": overall["documents"]}
+
+
+STAGE_FUNCS: dict[str, Callable[[ExperimentConfig, RunDir, Path, bool], dict[str, Any]]] = {
+    "corpus": stage_corpus,
+    "tokenizer": stage_tokenizer,
+    "train": stage_train,
+    "eval": stage_eval,
+}
+# What a stage may keep from an unfinished attempt, so that a killed run resumes instead of starting over.
+RESUMABLE = {"corpus": ("*",), "train": ("checkpoints",)}
+
+
+def run_experiment(
+    config: str | Path | ExperimentConfig,
+    overrides: list[str] | None = None,
+    stages: list[str] | None = None,
+    force: list[str] | None = None,
+    progress: bool = True,
+    on_stage: Callable[[str, str], None] | None = None,
+) -> RunResult:
+    """Validate the config, open (or create) its run directory and run the requested stages in order.
+
+    ``stages``: a subset to run (default: every stage the config has). ``force``: stages to redo; a redone
+    stage also redoes the later stages of this run, since their inputs changed.
+    """
+    source = config if isinstance(config, ExperimentConfig) else Path(config)
+    cfg = config if isinstance(config, ExperimentConfig) else load_config(config, overrides)
+    config_dir = Path(source).resolve().parent if not isinstance(config, ExperimentConfig) else Path.cwd()
+    check_consistency(cfg, source if not isinstance(config, ExperimentConfig) else "<config>")
+    present = cfg.stages()
+    wanted = stages or present
+    for s in [*wanted, *(force or [])]:
+        if s not in STAGES:
+            raise ConfigError(source, [f"unknown stage {s!r}; stages are {', '.join(STAGES)}"])
+        if s not in present:
+            raise ConfigError(source, [f"stage {s!r} has no `{'train' if s == 'train' else s}` section in this config"])
+    apply_network_policy(cfg.allow_network)
+    _register_languages(cfg)
+    run = RunDir.open(cfg.resolved_run_dir(), dump_yaml(cfg), cfg.sha256(), seed=cfg.seed, config_dir=config_dir)
+    handler = _attach_log(run.path / "log.txt")
+    try:
+        redo: set[str] = set()
+        for s in force or []:
+            redo.update(present[present.index(s):])
+        results = []
+        for stage in [s for s in present if s in wanted]:
+            if stage in redo:
+                run.reset(stage)
+            elif run.is_done(stage):
+                marker = run.marker(stage)
+                log.info("stage %s: already complete, skipped", stage)
+                results.append(StageResult(stage, "skipped", 0.0, marker.get("summary", {})))
+                if on_stage:
+                    on_stage(stage, "skipped")
+                continue
+            else:
+                run.reset(stage, keep=_keep(stage, run))
+            _require_upstream(stage, present, run, source)
+            if on_stage:
+                on_stage(stage, "start")
+            log.info("stage %s: start", stage)
+            t0 = time.perf_counter()
+            out = run.stage_dir(stage)
+            out.mkdir(parents=True, exist_ok=True)
+            summary = STAGE_FUNCS[stage](cfg, run, out, progress)
+            seconds = time.perf_counter() - t0
+            run.mark_done(stage, summary, seconds)
+            log.info("stage %s: done in %.1fs %s", stage, seconds, summary)
+            results.append(StageResult(stage, "ran", seconds, summary))
+            if on_stage:
+                on_stage(stage, "done")
+        write_json(run.path / "summary.json", {"config_sha256": run.sha256, "stages": [r.__dict__ for r in results]})
+        return RunResult(run.path, run.sha256, results)
+    finally:
+        _detach_log(handler)
+
+
+def _keep(stage: str, run: RunDir) -> tuple[str, ...]:
+    keep = RESUMABLE.get(stage, ())
+    if keep == ("*",):
+        d = run.stage_dir(stage)
+        return tuple(p.name for p in d.iterdir()) if d.exists() else ()
+    return keep
+
+
+def _require_upstream(stage: str, present: list[str], run: RunDir, source: Any) -> None:
+    for before in present[: present.index(stage)]:
+        if not run.is_done(before):
+            raise ConfigError(
+                source, [f"stage {stage!r} needs stage {before!r} to be complete first: run `jazari run` on this config"]
+            )
+
+
+def _register_languages(cfg: ExperimentConfig) -> None:
+    if not cfg.languages:
+        return
+    from jazari_nlp.text import LanguageSpec, register_language
+
+    for spec in cfg.languages:
+        register_language(LanguageSpec(**spec))
+
+
+def _attach_log(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("jazari_nlp", "transformers", "datasets"):
+        lg = logging.getLogger(name)
+        lg.addHandler(handler)
+    # Only our own logger is raised to INFO; the libraries keep their console verbosity.
+    if log.level == logging.NOTSET or log.level > logging.INFO:
+        log.setLevel(logging.INFO)
+    return handler
+
+
+def _detach_log(handler: logging.Handler) -> None:
+    for name in ("jazari_nlp", "transformers", "datasets"):
+        logging.getLogger(name).removeHandler(handler)
+    handler.close()

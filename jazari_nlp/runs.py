@@ -1,0 +1,190 @@
+"""Run directories: the resolved config, its hash, the environment, the log and one folder per stage.
+
+A stage is complete only when its ``_SUCCESS.json`` marker exists; the marker is written (atomically) after the
+stage's outputs. Re-running the same config skips complete stages; a run directory made by another config is
+refused rather than mixed.
+
+Layout::
+
+    runs/quickstart/
+      config.yaml  config.sha256  env.json  log.txt
+      corpus/      train/ heldout/ rejects/ manifest.json  _SUCCESS.json
+      tokenizer/   tokenizer.json tokenizer_config.json ... _SUCCESS.json
+      model/       model.safetensors config.json ...        _SUCCESS.json
+      eval/        results.json                             _SUCCESS.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+STAGE_DIRS = {"corpus": "corpus", "tokenizer": "tokenizer", "train": "model", "eval": "eval"}
+MARKER = "_SUCCESS.json"
+TRACKED_PACKAGES = (
+    "jazari-nlp", "torch", "transformers", "tokenizers", "datasets", "accelerate", "sentencepiece", "evaluate",
+    "peft", "datatrove", "pyarrow", "numpy", "pydantic", "fasttext-numpy2", "sacrebleu",
+)
+
+
+class RunDirConflict(Exception):
+    """The run directory belongs to a different config."""
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write a file so that readers see either the old or the whole new content, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+class RunDir:
+    """A run directory bound to one config hash.
+
+    Example::
+
+        run = RunDir.open(Path("runs/quickstart"), config_yaml, sha)
+        if not run.is_done("tokenizer"): ...
+    """
+
+    def __init__(self, path: Path, sha256: str):
+        self.path = path
+        self.sha256 = sha256
+
+    @classmethod
+    def open(cls, path: Path, config_yaml: str, sha256: str, seed: int = 0, config_dir: Path | None = None) -> RunDir:
+        path.mkdir(parents=True, exist_ok=True)
+        hash_file = path / "config.sha256"
+        if hash_file.exists():
+            old = hash_file.read_text().strip()
+            if old != sha256:
+                raise RunDirConflict(
+                    f"run directory {path} was made by a different config (sha256 {old[:12]}… there, "
+                    f"{sha256[:12]}… now). Results of different configs are never mixed: give this experiment "
+                    f"another `name` (e.g. --set name=NEW), another `output_dir`, or delete {path}."
+                )
+        elif any(p.name in STAGE_DIRS.values() for p in path.iterdir()):
+            raise RunDirConflict(
+                f"{path} already holds stage folders but no config.sha256: it is not a jazari run directory "
+                f"of this config. Choose another `name`/`output_dir` or delete it."
+            )
+        write_atomic(path / "config.yaml", config_yaml)
+        write_atomic(hash_file, sha256 + "\n")
+        run = cls(path, sha256)
+        write_json(path / "env.json", environment(seed, cwd=config_dir))
+        return run
+
+    def stage_dir(self, stage: str) -> Path:
+        return self.path / STAGE_DIRS[stage]
+
+    def is_done(self, stage: str) -> bool:
+        return (self.stage_dir(stage) / MARKER).is_file()
+
+    def marker(self, stage: str) -> dict[str, Any]:
+        try:
+            return json.loads((self.stage_dir(stage) / MARKER).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def mark_done(self, stage: str, summary: dict[str, Any], seconds: float) -> None:
+        write_json(
+            self.stage_dir(stage) / MARKER,
+            {
+                "stage": stage,
+                "config_sha256": self.sha256,
+                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "seconds": round(seconds, 2),
+                "summary": summary,
+            },
+        )
+
+    def reset(self, stage: str, keep: tuple[str, ...] = ()) -> None:
+        """Forget a stage: drop its marker and outputs (``keep`` names sub-paths kept for resuming)."""
+        d = self.stage_dir(stage)
+        if not d.exists():
+            return
+        for child in d.iterdir():
+            if child.name in keep:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _git_commit(cwd: Path) -> str | None:
+    try:
+        res = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None
+
+
+def _accelerators() -> dict[str, Any]:
+    """GPU facts, read from torch only if something already imported it (keeps skips fast)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return {"checked": False}
+    try:
+        if torch.cuda.is_available():
+            return {
+                "checked": True,
+                "cuda": torch.version.cuda,
+                "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
+            }
+    except Exception:  # a broken driver must not stop a run
+        pass
+    return {"checked": True, "cuda": None, "devices": []}
+
+
+def environment(seed: int, cwd: Path | None = None) -> dict[str, Any]:
+    """What is needed to reproduce a result: versions, platform, hardware, seed, source commit."""
+    return {
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "packages": package_versions(),
+        "accelerators": _accelerators(),
+        "seed": seed,
+        # The experiment's repository (where the config lives) and jazari_nlp's own, when either is a git checkout.
+        "git_commit": _git_commit(cwd) if cwd else None,
+        "jazari_git_commit": _git_commit(Path(__file__).resolve().parent),
+        "argv": sys.argv,
+        "unix_time": time.time(),
+    }

@@ -1,0 +1,83 @@
+"""The ``model:`` and ``train:`` sections of an experiment."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from jazari_nlp.schema import ExistingPath, InputGlob, StrictModel
+
+
+class ModelConfig(StrictModel):
+    """A causal LM: either a new model from a spec, or a local Hugging Face checkpoint.
+
+    Example (new 2-layer Llama)::
+
+        model:
+          architecture: llama
+          hidden_size: 128
+          num_layers: 2
+          num_heads: 4
+    """
+
+    architecture: str | None = Field(
+        None, description="transformers model_type for a new model (llama, mistral, qwen2, gpt2, ...)."
+    )
+    path: ExistingPath | None = Field(None, description="Local Hugging Face checkpoint folder to start from.")
+    hidden_size: int = Field(256, ge=8)
+    num_layers: int = Field(4, ge=1)
+    num_heads: int = Field(4, ge=1)
+    num_kv_heads: int | None = Field(None, ge=1, description="Grouped-query attention heads (None: num_heads).")
+    intermediate_size: int | None = Field(None, ge=8, description="MLP width (None: 4 x hidden_size).")
+    max_position_embeddings: int = Field(2048, ge=8)
+    tie_word_embeddings: bool = True
+    config_overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Extra keys passed to the transformers config (rope_theta, ...)."
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Weights dtype; auto = bfloat16 on a GPU that supports it, else float32."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelConfig:
+        if (self.architecture is None) == (self.path is None):
+            raise ValueError("set exactly one of `architecture` (a new model) or `path` (a local checkpoint)")
+        if self.hidden_size % self.num_heads:
+            raise ValueError(f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})")
+        return self
+
+
+class TrainConfig(StrictModel):
+    """Causal-LM training with transformers' Trainer (accelerate underneath).
+
+    Example::
+
+        train:
+          max_steps: 200
+          learning_rate: 3.0e-4
+          block_size: 128
+    """
+
+    files: list[InputGlob] = Field(
+        default_factory=list,
+        description="Train on these txt/jsonl/parquet files instead of the corpus stage's train split.",
+    )
+    text_field: str = "text"
+    learning_rate: float = Field(3e-4, gt=0, description="Peak learning rate.")
+    max_steps: int = Field(200, ge=1, description="Optimizer steps.")
+    per_device_batch_size: int = Field(8, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    block_size: int = Field(128, ge=8, description="Tokens per packed training sequence.")
+    warmup_steps: int = Field(0, ge=0)
+    weight_decay: float = Field(0.0, ge=0)
+    lr_scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
+    max_grad_norm: float = Field(1.0, gt=0)
+    logging_steps: int = Field(10, ge=1)
+    save_steps: int = Field(100, ge=1, description="Checkpoint every N steps; a killed run resumes from the last.")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto", description="auto: bf16 on a GPU that supports it, fp32 on CPU."
+    )
+    gradient_checkpointing: bool = False
+    max_train_documents: int | None = Field(None, ge=1)
+    dataloader_workers: int = Field(0, ge=0)

@@ -1,0 +1,202 @@
+"""Train a causal language model, readable top to bottom: setup → pack → train → save.
+
+The model comes from a spec in YAML (``architecture: llama`` plus sizes) or from a local Hugging Face
+checkpoint (``path:``; loaded as safetensors, ``trust_remote_code`` off). Text is packed into fixed-length
+blocks separated by the EOS token. Training is transformers' ``Trainer`` (accelerate underneath: multi-GPU
+with ``accelerate launch``/``torchrun``, bf16 on GPUs that support it). A killed run resumes from its last
+checkpoint.
+
+Example::
+
+    summary = train_causal_lm(model_cfg, train_cfg, tokenizer_dir, texts, out_dir, seed=0)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from jazari_nlp.training.config import ModelConfig, TrainConfig
+
+log = logging.getLogger("jazari_nlp.train")
+
+
+def build_model(cfg: ModelConfig, tokenizer: Any, allow_network: bool = False) -> Any:
+    """A new model from the spec, or the local checkpoint; the embeddings fit the tokenizer."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    dtype = _torch_dtype(cfg.dtype, torch)
+    if cfg.path is not None:
+        model = AutoModelForCausalLM.from_pretrained(
+            str(cfg.path),
+            trust_remote_code=False,
+            use_safetensors=True,
+            local_files_only=not allow_network,
+            dtype=dtype,
+        )
+        if model.get_input_embeddings().weight.shape[0] < len(tokenizer):
+            model.resize_token_embeddings(len(tokenizer))
+        return model
+    sizes: dict[str, Any] = {
+        "vocab_size": len(tokenizer),
+        "hidden_size": cfg.hidden_size,
+        "num_hidden_layers": cfg.num_layers,
+        "num_attention_heads": cfg.num_heads,
+        "max_position_embeddings": cfg.max_position_embeddings,
+        "tie_word_embeddings": cfg.tie_word_embeddings,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+    if cfg.architecture != "gpt2":
+        sizes["num_key_value_heads"] = cfg.num_kv_heads or cfg.num_heads
+        sizes["intermediate_size"] = cfg.intermediate_size or 4 * cfg.hidden_size
+    sizes.update(cfg.config_overrides)
+    try:
+        config = AutoConfig.for_model(cfg.architecture, **sizes)
+    except ValueError as e:
+        raise ValueError(f"model.architecture: {cfg.architecture!r} is not a transformers model type ({e})") from None
+    model = AutoModelForCausalLM.from_config(config, dtype=dtype)
+    return model
+
+
+def _torch_dtype(name: str, torch: Any) -> Any:
+    if name == "auto":
+        return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def pack(token_lists: Iterable[list[int]], block_size: int, eos_id: int) -> list[list[int]]:
+    """Concatenate documents (each followed by EOS) and cut into full blocks of ``block_size`` tokens.
+
+    >>> pack([[1, 2], [3]], block_size=3, eos_id=0)
+    [[1, 2, 0]]
+    """
+    blocks: list[list[int]] = []
+    buf: list[int] = []
+    for ids in token_lists:
+        buf.extend(ids)
+        buf.append(eos_id)
+        while len(buf) >= block_size:
+            blocks.append(buf[:block_size])
+            buf = buf[block_size:]
+    return blocks
+
+
+def packed_dataset(texts: Iterable[str], tokenizer: Any, block_size: int) -> Any:
+    """A ``datasets.Dataset`` of packed blocks with ``input_ids`` and ``labels``."""
+    from datasets import Dataset
+
+    def token_lists() -> Iterable[list[int]]:
+        batch: list[str] = []
+        for text in texts:
+            batch.append(text)
+            if len(batch) == 512:
+                yield from tokenizer(batch, add_special_tokens=False)["input_ids"]
+                batch = []
+        if batch:
+            yield from tokenizer(batch, add_special_tokens=False)["input_ids"]
+
+    blocks = pack(token_lists(), block_size, tokenizer.eos_token_id)
+    if not blocks:
+        raise ValueError(
+            f"not enough text for one training block of {block_size} tokens: lower train.block_size or add data"
+        )
+    return Dataset.from_dict({"input_ids": blocks, "labels": [list(b) for b in blocks]})
+
+
+def _precision(cfg: TrainConfig, torch: Any) -> dict[str, bool]:
+    cuda = torch.cuda.is_available()
+    choice = cfg.precision
+    if choice == "auto":
+        choice = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
+    if choice in ("bf16", "fp16") and not cuda:
+        log.warning("train.precision=%s needs a GPU; training in fp32 on the CPU", choice)
+        choice = "fp32"
+    return {"bf16": choice == "bf16", "fp16": choice == "fp16"}
+
+
+def train_causal_lm(
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    tokenizer_dir: Path,
+    texts: Iterable[str],
+    out_dir: Path,
+    *,
+    seed: int = 0,
+    allow_network: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train and save model + tokenizer to ``out_dir`` (safetensors). Returns a summary dict."""
+    import torch
+    from transformers import AutoTokenizer, Trainer, TrainingArguments, set_seed
+
+    set_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True, trust_remote_code=False)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    dataset = packed_dataset(texts, tokenizer, train_cfg.block_size)
+    model = build_model(model_cfg, tokenizer, allow_network=allow_network)
+    if train_cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    n_params = sum(p.numel() for p in model.parameters())
+    ckpt_dir = out_dir / "checkpoints"
+    args = TrainingArguments(
+        output_dir=str(ckpt_dir),
+        max_steps=train_cfg.max_steps,
+        per_device_train_batch_size=train_cfg.per_device_batch_size,
+        gradient_accumulation_steps=train_cfg.gradient_accumulation_steps,
+        learning_rate=train_cfg.learning_rate,
+        warmup_steps=train_cfg.warmup_steps,
+        weight_decay=train_cfg.weight_decay,
+        lr_scheduler_type=train_cfg.lr_scheduler,
+        max_grad_norm=train_cfg.max_grad_norm,
+        logging_steps=train_cfg.logging_steps,
+        save_strategy="steps",
+        save_steps=train_cfg.save_steps,
+        save_total_limit=1,
+        seed=seed,
+        data_seed=seed,
+        report_to=[],
+        disable_tqdm=not progress,
+        dataloader_num_workers=train_cfg.dataloader_workers,
+        use_cpu=not torch.cuda.is_available(),
+        **_precision(train_cfg, torch),
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=dataset)
+    resume = _last_checkpoint(ckpt_dir)
+    if resume:
+        log.info("resuming training from %s", resume)
+    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    trainer.save_model(str(out_dir))  # safetensors
+    # Trainer also pickles its arguments; keep a readable JSON copy instead (no pickles in a model folder).
+    (out_dir / "training_args.bin").unlink(missing_ok=True)
+    (out_dir / "training_args.json").write_text(args.to_json_string())
+    tokenizer.save_pretrained(str(out_dir))
+    history = trainer.state.log_history
+    (out_dir / "train_log.json").write_text(json.dumps(history, indent=1))
+    losses = [h["loss"] for h in history if "loss" in h]
+    shutil.rmtree(ckpt_dir, ignore_errors=True)  # the final model is saved; checkpoints only served resuming
+    return {
+        "parameters": n_params,
+        "train_blocks": len(dataset),
+        "train_tokens": len(dataset) * train_cfg.block_size,
+        "steps": result.global_step,
+        "first_loss": round(losses[0], 4) if losses else None,
+        "final_loss": round(losses[-1], 4) if losses else None,
+        "train_loss": round(float(result.training_loss), 4) if not math.isnan(result.training_loss) else None,
+        "resumed_from": str(resume.name) if resume else None,
+    }
+
+
+def _last_checkpoint(ckpt_dir: Path) -> Path | None:
+    if not ckpt_dir.is_dir():
+        return None
+    ckpts = [p for p in ckpt_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return max(ckpts, key=lambda p: int(p.name.split("-")[-1])) if ckpts else None

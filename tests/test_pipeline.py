@@ -1,0 +1,144 @@
+"""The experiment spine end to end on a tiny model: stages, run directory, skipping, refusal to mix, loading."""
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jazari_nlp.cli import app
+from jazari_nlp.pipeline import run_experiment
+from jazari_nlp.runs import RunDirConflict
+
+runner = CliRunner()
+
+WORDS = (
+    "salam 3likom kifach dayr labas l7amdoulillah wach nta mzyan bzaf daba ghadi nmchi l souk "
+    "ⴰⵣⵓⵍ ⴼⵍⵍⴰⵡⵏ ⵎⴰⵏⵉⵎⴽ ⴰⴽⵯⵎⵎⴰⵙ السلام عليكم كيداير لاباس ڭاع ڤيديو پاكيط bonjour ça va merci"
+).split()
+
+
+@pytest.fixture(scope="module")
+def texts_file(tmp_path_factory) -> Path:
+    rng = random.Random(0)
+    path = tmp_path_factory.mktemp("data") / "mixed.txt"
+    lines = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 14))) for _ in range(400)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def make_config(folder: Path, data: Path, name: str = "tiny", steps: int = 12) -> Path:
+    cfg = folder / f"{name}.yaml"
+    cfg.write_text(
+        f"""name: {name}
+seed: 0
+output_dir: runs
+tokenizer: {{vocab_size: 400, files: ["{data}"]}}
+model: {{architecture: llama, hidden_size: 32, num_layers: 2, num_heads: 2, max_position_embeddings: 64}}
+train: {{max_steps: {steps}, files: ["{data}"], block_size: 32, per_device_batch_size: 8, learning_rate: 0.01,
+        logging_steps: 2, save_steps: 5}}
+eval: {{files: ["{data}"], max_documents: 60, batch_size: 16}}
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, texts_file):
+    folder = tmp_path_factory.mktemp("exp")
+    cfg = make_config(folder, texts_file)
+    result = run_experiment(cfg, progress=False)
+    return cfg, result
+
+
+def test_run_directory_holds_config_hash_env_and_stage_markers(finished_run):
+    cfg, result = finished_run
+    run = result.run_dir
+    assert [r.stage for r in result.stages] == ["tokenizer", "train", "eval"]
+    assert all(r.status == "ran" for r in result.stages)
+    assert (run / "config.sha256").read_text().strip() == result.config_sha256
+    assert "name: tiny" in (run / "config.yaml").read_text()
+    env = json.loads((run / "env.json").read_text())
+    assert env["seed"] == 0 and "torch" in env["packages"] and env["python"]
+    assert "stage train: done" in (run / "log.txt").read_text()
+    for stage_dir in ("tokenizer", "model", "eval"):
+        marker = json.loads((run / stage_dir / "_SUCCESS.json").read_text())
+        assert marker["config_sha256"] == result.config_sha256
+
+
+def test_tokenizer_and_model_load_with_auto_classes(finished_run):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    run = finished_run[1].run_dir
+    tok = AutoTokenizer.from_pretrained(run / "tokenizer")
+    assert tok.eos_token == "</s>" and tok.pad_token == "<pad>" and tok.bos_token == "<s>"
+    text = "ⴰⴽⵯⵎⵎⴰⵙ ڭاع 3likom"  # Tifinagh with U+2D6F, Darija letters, Arabizi digit
+    assert tok.decode(tok(text)["input_ids"]) == text
+    model = AutoModelForCausalLM.from_pretrained(run / "model")
+    assert model.config.model_type == "llama" and model.config.num_hidden_layers == 2
+    assert (run / "model" / "model.safetensors").is_file()
+    assert not list((run / "model").glob("*.bin"))
+    assert not (run / "model" / "checkpoints").exists()
+
+
+def test_training_lowers_the_loss_and_eval_reports_ppl_and_bpb(finished_run):
+    result = finished_run[1]
+    train = next(r for r in result.stages if r.stage == "train").summary
+    assert train["steps"] == 12
+    assert train["final_loss"] < train["first_loss"]
+    results = json.loads((result.run_dir / "eval" / "results.json").read_text())
+    overall = results["metrics"]["all"]
+    assert 1 < overall["perplexity"] < 400  # better than uniform over the 400-token vocabulary
+    assert 0 < overall["bits_per_byte"] < 8
+    assert results["config_sha256"] == result.config_sha256
+    assert results["versions"]["transformers"]
+
+
+def test_rerun_skips_finished_stages_without_touching_outputs(finished_run):
+    cfg, first = finished_run
+    weights = first.run_dir / "model" / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    again = run_experiment(cfg, progress=False)
+    assert [r.status for r in again.stages] == ["skipped"] * 3
+    assert again.stages[2].summary == first.stages[2].summary
+    assert weights.stat().st_mtime_ns == before
+
+
+def test_a_different_config_is_refused_in_the_same_run_directory(finished_run):
+    cfg, _ = finished_run
+    with pytest.raises(RunDirConflict, match="different config"):
+        run_experiment(cfg, overrides=["train.learning_rate=0.02"], progress=False)
+    res = runner.invoke(app, ["run", str(cfg), "--set", "train.learning_rate=0.02", "-q"])
+    assert res.exit_code == 2 and "different config" in res.output
+
+
+def test_unfinished_stage_is_redone_and_force_redoes_later_stages(tmp_path, texts_file):
+    cfg = make_config(tmp_path, texts_file, name="force", steps=4)
+    first = run_experiment(cfg, progress=False)
+    (first.run_dir / "eval" / "_SUCCESS.json").unlink()  # as if killed before eval finished
+    again = run_experiment(cfg, progress=False)
+    assert [r.status for r in again.stages] == ["skipped", "skipped", "ran"]
+    forced = run_experiment(cfg, force=["train"], progress=False)
+    assert [r.status for r in forced.stages] == ["skipped", "ran", "ran"]
+    # same seed, same data: the redone training reaches the same loss
+    assert forced.stages[1].summary["final_loss"] == first.stages[1].summary["final_loss"]
+
+
+def test_cli_run_prints_the_summary_table(tmp_path, texts_file):
+    cfg = make_config(tmp_path, texts_file, name="cli", steps=2)
+    res = runner.invoke(app, ["run", str(cfg), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "bits_per_byte" in res.output and "perplexity" in res.output
+    res = runner.invoke(app, ["eval", str(cfg), "-q"])
+    assert res.exit_code == 0 and "skipped" in res.output
+    res = runner.invoke(app, ["tokenizer", "train", str(cfg), "--force", "-q"])
+    assert res.exit_code == 0 and "ran" in res.output
+
+
+def test_stage_without_its_section_is_a_clear_error(tmp_path, texts_file):
+    cfg = tmp_path / "only_tok.yaml"
+    cfg.write_text(f'name: t\ntokenizer: {{vocab_size: 300, files: ["{texts_file}"]}}\n')
+    res = runner.invoke(app, ["train", str(cfg)])
+    assert res.exit_code == 2 and "has no `train` section" in res.output
