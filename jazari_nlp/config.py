@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from jazari_nlp.corpus.config import CorpusConfig
 from jazari_nlp.evaluation.config import EvalConfig
 from jazari_nlp.schema import ConfigPath, StrictModel
+from jazari_nlp.text.registry import LanguageSpec
 from jazari_nlp.tokenization.config import TokenizerConfig
 from jazari_nlp.training.config import ModelConfig, TrainConfig
 
@@ -41,7 +42,7 @@ class ExperimentConfig(StrictModel):
     output_dir: ConfigPath = Field(Path("runs"), description="Folder holding run directories (relative to this file).")
     allow_network: bool = Field(False, description="Allow Hub downloads (off: everything is local).")
     run_dir: ConfigPath | None = Field(None, description="Explicit run directory (default: output_dir/name).")
-    languages: list[dict[str, Any]] = Field(
+    languages: list[LanguageSpec] = Field(
         default_factory=list, description="Extra language varieties for the registry (code, script, name, aliases)."
     )
     corpus: CorpusConfig | None = None

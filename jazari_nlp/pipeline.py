@@ -16,7 +16,7 @@ from typing import Any
 
 from jazari_nlp.config import STAGES, ConfigError, ExperimentConfig, dump_yaml, load_config
 from jazari_nlp.offline import apply_network_policy
-from jazari_nlp.runs import RunDir, write_json
+from jazari_nlp.runs import RunDir, environment, write_json
 from jazari_nlp.schema import expand_globs
 
 log = logging.getLogger("jazari_nlp")
@@ -209,6 +209,8 @@ def run_experiment(
             if on_stage:
                 on_stage(stage, "done")
         write_json(run.path / "summary.json", {"config_sha256": run.sha256, "stages": [r.__dict__ for r in results]})
+        if any(r.status == "ran" for r in results):  # torch is loaded now: record the accelerators actually seen
+            write_json(run.path / "env.json", environment(cfg.seed, cwd=config_dir))
         return RunResult(run.path, run.sha256, results)
     finally:
         _detach_log(handler)
@@ -233,10 +235,10 @@ def _require_upstream(stage: str, present: list[str], run: RunDir, source: Any) 
 def _register_languages(cfg: ExperimentConfig) -> None:
     if not cfg.languages:
         return
-    from jazari_nlp.text import LanguageSpec, register_language
+    from jazari_nlp.text import register_language
 
     for spec in cfg.languages:
-        register_language(LanguageSpec(**spec))
+        register_language(spec)
 
 
 def _attach_log(path: Path) -> logging.Handler:

@@ -1,9 +1,176 @@
-"""Text commands: ``jazari normalize``, ``jazari langid``, ``jazari translit`` (owned by the text layer)."""
+"""Text commands: ``jazari normalize``, ``jazari langid``, ``jazari translit`` (owned by the text layer).
+
+Each reads stdin or files (``.txt`` one text per line, ``.jsonl`` with ``--field``), streams, writes one JSON
+object per line (``{"text": ..., "lang": ..., "score": ...}``) and reports throughput on stderr at the end.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
 import typer
+
+langid_app = typer.Typer(help="Identify languages, or train the identifier.\n\nExample: echo 'wach labas?' | jazari langid identify",
+                         no_args_is_help=True)
+
+
+def _records(files: list[Path] | None, field: str) -> Iterator[tuple[dict | None, str]]:
+    """``(record, text)`` for each line of the inputs (record is the parsed JSONL object, else None)."""
+    streams = [(p, p.open(encoding="utf-8", errors="replace")) for p in files] if files else [(None, sys.stdin)]
+    for path, fh in streams:
+        jsonl = path is not None and path.suffix in (".jsonl", ".json")
+        for line in fh:
+            line = line.rstrip("\n")
+            if jsonl or (path is None and field != "text" and line.startswith("{")):
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(rec, dict):
+                    yield rec, str(rec.get(field, "") or "")
+            else:
+                yield None, line
+        if path is not None:
+            fh.close()
+
+
+def _emit(rec: dict | None, field: str, text: str, extra: dict) -> None:
+    out = dict(rec) if rec is not None else {}
+    out[field if rec is not None else "text"] = text
+    out.update(extra)
+    sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+
+
+def _report(n: int, nbytes: int, start: float) -> None:
+    secs = max(time.perf_counter() - start, 1e-9)
+    typer.echo(f"{n} texts, {nbytes / 1e6:.2f} MB in {secs:.2f}s: {nbytes / 1e6 / secs:.2f} MB/s, "
+               f"{n / secs:.0f} texts/s", err=True)
+
+
+def normalize_cmd(
+    files: list[Path] = typer.Argument(None, help="Input .txt/.jsonl files (default: stdin).", exists=True),
+    profile: str = typer.Option("train", help="train (keeps meaning) or match (dedup/search keys)."),
+    field: str = typer.Option("text", help="JSONL field holding the text."),
+    unify_g: bool = typer.Option(None, "--unify-g/--no-unify-g", help="Fold ݣ گ into ڭ."),
+    strip_diacritics: bool = typer.Option(None, "--strip-diacritics/--keep-diacritics"),
+    ascii_digits: bool = typer.Option(None, "--ascii-digits/--keep-digits"),
+    raw: bool = typer.Option(False, "--raw", help="Write plain text lines instead of JSON."),
+) -> None:
+    """Normalize text.
+
+    Example: jazari normalize --profile match corpus.jsonl --field text > keys.jsonl
+    """
+    from jazari_nlp.text.normalize import normalize
+
+    n = nbytes = 0
+    start = time.perf_counter()
+    for rec, text in _records(files, field):
+        out = normalize(text, profile, unify_g=unify_g, strip_diacritics=strip_diacritics,
+                        ascii_digits=ascii_digits, newlines="space")
+        if raw:
+            sys.stdout.write(out + "\n")
+        else:
+            _emit(rec, field, out, {})
+        n += 1
+        nbytes += len(text.encode("utf-8", "replace"))
+    _report(n, nbytes, start)
+
+
+def translit_cmd(
+    files: list[Path] = typer.Argument(None, help="Input .txt/.jsonl files (default: stdin).", exists=True),
+    source: str = typer.Option("ary_Latn", help="ary_Latn (Arabizi) or ary_Arab."),
+    target: str = typer.Option("ary_Arab", help="ary_Arab or ary_Latn."),
+    eight: str = typer.Option("ه", help="What the digit 8 stands for: ه or غ."),
+    field: str = typer.Option("text", help="JSONL field holding the text."),
+    raw: bool = typer.Option(False, "--raw", help="Write plain text lines instead of JSON."),
+) -> None:
+    """Transliterate Arabizi to Arabic-script Darija, or back.
+
+    Example: echo "wach nta mzyan?" | jazari translit --raw
+    """
+    from jazari_nlp.text.arabizi import transliterate
+
+    n = nbytes = 0
+    start = time.perf_counter()
+    for rec, text in _records(files, field):
+        out = transliterate(text, source=source, target=target, eight=eight)
+        if raw:
+            sys.stdout.write(out + "\n")
+        else:
+            _emit(rec, field, text, {"translit": out, "source": source, "target": target})
+        n += 1
+        nbytes += len(text.encode("utf-8", "replace"))
+    _report(n, nbytes, start)
+
+
+@langid_app.command("identify")
+def langid_identify(
+    files: list[Path] = typer.Argument(None, help="Input .txt/.jsonl files (default: stdin).", exists=True),
+    field: str = typer.Option("text", help="JSONL field holding the text."),
+    top_k: int = typer.Option(1, help="Also list the k best labels (key 'top')."),
+    words: bool = typer.Option(False, "--words", help="Add per-word labels and the code-switching ratio."),
+    model: Path = typer.Option(None, help="A fastText model (ours, GlotLID or OpenLID); default: shipped.",
+                               exists=True),
+) -> None:
+    """Identify the language of each line.
+
+    Example: jazari langid identify tweets.jsonl --field text --words > tagged.jsonl
+    """
+    from jazari_nlp.text.langid import LangIdConfig, code_switching_ratio, load_identifier, tag_words
+
+    cfg = LangIdConfig() if model is None else LangIdConfig(
+        backend="jazari" if model.suffix == ".ftz" and "langid" in model.name else "fasttext", model_path=model)
+    ident = load_identifier(cfg)
+    n = nbytes = 0
+    start = time.perf_counter()
+    for rec, text in _records(files, field):
+        preds = ident.predict(text, top_k)
+        extra = {"lang": preds[0].label, "score": round(preds[0].score, 4)}
+        if top_k > 1:
+            extra["top"] = [[p.label, round(p.score, 4)] for p in preds]
+        if words:
+            extra["words"] = tag_words(text, ident)
+            extra["code_switching"] = round(code_switching_ratio(text, ident), 4)
+        _emit(rec, field, text, extra)
+        n += 1
+        nbytes += len(text.encode("utf-8", "replace"))
+    _report(n, nbytes, start)
+
+
+@langid_app.command("train")
+def langid_train(
+    data: list[Path] = typer.Argument(..., help="Labelled .tsv (label<TAB>text, or a header with label/text) "
+                                      "or .jsonl ({'label', 'text'}) files, or one recipe .yaml.", exists=True),
+    output: Path = typer.Option(Path("langid.ftz"), "--output", "-o", help="Model file to write."),
+    dim: int = typer.Option(32, help="Vector size (files only; a recipe has its own)."),
+    epoch: int = typer.Option(20, help="Training epochs."),
+    lr: float = typer.Option(0.5, help="Learning rate (lower it if training reports NaN on tiny data)."),
+    bucket: int = typer.Option(400_000, help="Hash buckets for n-grams (smaller = smaller model)."),
+    quantize: bool = typer.Option(True, "--quantize/--no-quantize", help="Quantize the model (~10x smaller)."),
+) -> None:
+    """Train a language identifier.
+
+    Example: jazari langid train configs/langid.yaml      (the shipped model's recipe)
+    Example: jazari langid train my_labelled.tsv -o my_langid.ftz
+    """
+    from jazari_nlp.text.langid_train import load_train_config, train_langid, train_langid_files
+
+    if len(data) == 1 and data[0].suffix in (".yaml", ".yml"):
+        report = train_langid(load_train_config(data[0]))
+    else:
+        from jazari_nlp.text.langid_train import FastTextParams
+
+        params = FastTextParams(dim=dim, epoch=epoch, lr=lr, bucket=bucket, quantize=quantize)
+        report = train_langid_files([str(p) for p in data], output, params)
+    typer.echo(json.dumps(report, ensure_ascii=False))
 
 
 def register(app: typer.Typer) -> None:
     """Add the text-layer commands to the main app."""
+    app.command("normalize")(normalize_cmd)
+    app.command("translit")(translit_cmd)
+    app.add_typer(langid_app, name="langid")

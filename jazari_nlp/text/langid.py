@@ -1,0 +1,305 @@
+"""Language identification for the varieties of Morocco: ``identify``, ``tag_words``, code-switching.
+
+The default backend is a fastText supervised model (word and character n-grams) shipped in
+``jazari_nlp/text/models/langid_default.ftz`` and trained by ``configs/langid.yaml`` (see
+:mod:`jazari_nlp.text.langid_train`). A GlotLID or OpenLID ``.bin`` can be selected instead
+(``LangIdConfig(backend="fasttext", model_path=...)``); its labels are mapped onto the registry.
+
+Around the model sit a few rules that cost nothing and never hurt: text without letters is ``und``; the
+labels allowed are those whose script is the text's dominant script (an Arabic-script sentence is never
+``fra_Latn``); a text mostly in another script (Cyrillic, CJK, ...) is ``und``; a best score under
+``threshold`` gives ``und``. Long texts are identified on a bounded sample: the first ``max_chars // 2``
+characters plus two slices of ``max_chars // 4`` from the middle and the end.
+
+Example::
+
+    >>> identify("wach nta mezyan? ana bikhir")
+    Prediction(label='ary_Latn', score=0.9...)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+from jazari_nlp.schema import ExistingPath, StrictModel
+from jazari_nlp.text.normalize import normalize
+from jazari_nlp.text.registry import LANGUAGES, UnknownLanguageError, canonical_code
+from jazari_nlp.text.script import script_counts
+
+DEFAULT_MODEL = Path(__file__).parent / "models" / "langid_default.ftz"
+UND = "und"
+
+
+class Prediction(NamedTuple):
+    """A label from the registry (``ary_Arab``, ``und``...) and a score in [0, 1]."""
+
+    label: str
+    score: float
+
+
+class LangIdConfig(StrictModel):
+    """Which identifier to use. ``model_path=None`` is the shipped default model.
+
+    ``label_map`` maps external labels (``__label__tzm_Tfng``) to registry codes before the built-in alias
+    table; labels still unknown become ``und`` (or are kept as is with ``unknown_as_und=False``).
+    """
+
+    backend: Literal["jazari", "fasttext"] = "jazari"
+    model_path: ExistingPath | None = None
+    label_map: dict[str, str] = {}
+    threshold: float = 0.3
+    min_letters: int = 2
+    max_chars: int = 4096
+    unknown_as_und: bool = True
+
+
+# ---------------------------------------------------------------- text preparation
+
+_PUNCT = re.compile(r"([^\w\s\u2d30-\u2d7f]|_)")
+_SPACES = re.compile(r"\s+")
+_URL_OR_USER = re.compile(r"https?://\S+|www\.\S+|@\w+|#", re.IGNORECASE)
+_REPEAT = re.compile(r"(\w)\1{2,}")
+
+
+def sample_text(text: str, max_chars: int = 4096) -> str:
+    """A bounded sample of a long text: the head plus slices from the middle and the end."""
+    if len(text) <= max_chars:
+        return text
+    half, quarter = max_chars // 2, max_chars // 4
+    mid = len(text) // 2
+    return " ".join((text[:half], text[mid:mid + quarter], text[-quarter:]))
+
+
+def prepare(text: str, max_chars: int = 4096) -> str:
+    """The model's view of a text: sampled, normalized, lower-cased, URLs/@users dropped, punctuation
+    split off, letters repeated 3+ times squeezed to 2, one line. Digits stay: in Arabizi 3 7 9 are letters.
+
+    Example::
+
+        >>> prepare("Wach  nta mezyaaaan?! https://x.ma")
+        'wach nta mezyaan ?!'
+    """
+    text = normalize(sample_text(text, max_chars), newlines="space")
+    text = _URL_OR_USER.sub(" ", text.lower())
+    text = _REPEAT.sub(r"\1\1", text)
+    text = _PUNCT.sub(r" \1 ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+# ---------------------------------------------------------------- identifiers
+
+def _label_script(label: str) -> str:
+    lang = LANGUAGES.get(label)
+    return lang.script if lang else (label.rsplit("_", 1)[-1] if "_" in label else "Zyyy")
+
+
+class FastTextIdentifier:
+    """A fastText model plus the script rules; labels mapped onto the registry."""
+
+    def __init__(self, cfg: LangIdConfig):
+        import fasttext
+
+        path = cfg.model_path or DEFAULT_MODEL
+        if not Path(path).exists():
+            raise FileNotFoundError(f"language-id model not found: {path} (train one: jazari langid train)")
+        fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning
+        self.cfg = cfg
+        self.model = fasttext.load_model(str(path))
+        self.raw_labels = list(self.model.get_labels())
+        self.labels = [self._map(lab) for lab in self.raw_labels]
+        self._mapped = dict(zip(self.raw_labels, self.labels, strict=False))
+        self._script = {lab: _label_script(lab) for lab in self.labels}
+        self._lock = threading.Lock()
+
+    def _map(self, raw: str) -> str:
+        for key in (raw, raw.removeprefix("__label__")):
+            if key in self.cfg.label_map:
+                return self.cfg.label_map[key]
+        try:
+            return canonical_code(raw)
+        except UnknownLanguageError:
+            return UND if self.cfg.unknown_as_und else raw.removeprefix("__label__")
+
+    def _gate(self, text: str) -> tuple[str, str | Prediction]:
+        """Either ('ok', prepared text, script) or ('und', Prediction) before the model runs."""
+        counts = script_counts(text if len(text) <= self.cfg.max_chars else sample_text(text, self.cfg.max_chars))
+        letters = sum(counts.values())
+        if letters < self.cfg.min_letters:
+            return "und", Prediction(UND, 1.0)
+        script = max(("Arab", "Latn", "Tfng", "other"), key=counts.__getitem__)
+        if script == "other":
+            return "und", Prediction(UND, round(counts["other"] / letters, 4))
+        return "ok", script
+
+    def _scores(self, prepared: str, script: str) -> list[Prediction]:
+        labels, probs = self.model.predict(prepared, k=-1, threshold=0.0)
+        merged: dict[str, float] = {}
+        for raw, p in zip(labels, probs, strict=False):
+            lab = self._map(raw)
+            if lab == UND or _label_script(lab) == script:
+                merged[lab] = merged.get(lab, 0.0) + float(p)
+        total = sum(merged.values())
+        if total <= 0:
+            return [Prediction(UND, 1.0)]
+        return sorted((Prediction(k, min(1.0, v / total)) for k, v in merged.items()),
+                      key=lambda p: -p.score)
+
+    def predict(self, text: str, top_k: int = 1) -> list[Prediction]:
+        """The ``top_k`` best labels, best first (``und`` alone when nothing can be told)."""
+        try:
+            text = text if isinstance(text, str) else str(text)
+            state, value = self._gate(text)
+            if state == "und":
+                return [value]
+            prepared = prepare(text, self.cfg.max_chars)
+            if not prepared:
+                return [Prediction(UND, 1.0)]
+            preds = self._scores(prepared, value)
+        except Exception:  # identification must never take down a corpus run
+            return [Prediction(UND, 0.0)]
+        if preds[0].score < self.cfg.threshold:
+            preds = [Prediction(UND, round(1.0 - preds[0].score, 4)), *preds]
+        return preds[: max(1, top_k)]
+
+    def predict_batch(self, texts: list[str]) -> list[Prediction]:
+        """Top-1 prediction for each text."""
+        return [self.predict(t, 1)[0] for t in texts]
+
+    def word_probs(self, word: str, script: str) -> dict[str, float]:
+        """Label distribution for one word, restricted to its script."""
+        prepared = prepare(word, 256)
+        if not prepared:
+            return {}
+        return {p.label: p.score for p in self._scores(prepared, script)}
+
+
+@lru_cache(maxsize=8)
+def _load(cfg_json: str) -> FastTextIdentifier:
+    return FastTextIdentifier(LangIdConfig.model_validate_json(cfg_json, context={"skip_exists": True}))
+
+
+def load_identifier(cfg: LangIdConfig | None = None) -> FastTextIdentifier:
+    """The identifier for a config (default: the shipped model), loaded once and cached.
+
+    Example::
+
+        >>> load_identifier().predict_batch(["ⴰⵣⵓⵍ ⴼⵍⵍⴰⵡⵏ", "bonjour à tous"])
+        [Prediction(label='zgh_Tfng', score=...), Prediction(label='fra_Latn', score=...)]
+    """
+    return _load((cfg or LangIdConfig()).model_dump_json())
+
+
+def identify(text: str, top_k: int | None = None, model: FastTextIdentifier | LangIdConfig | None = None):
+    """Language of ``text`` as a :class:`Prediction` (or a list of ``top_k``, best first). Never raises.
+
+    Example::
+
+        >>> identify("شنو كدير دابا؟").label
+        'ary_Arab'
+    """
+    try:
+        ident = model if isinstance(model, FastTextIdentifier) else load_identifier(model)
+        preds = ident.predict(text, top_k or 1)
+    except Exception:
+        preds = [Prediction(UND, 0.0)]
+    return preds if top_k is not None else preds[0]
+
+
+# ---------------------------------------------------------------- words and code-switching
+
+_WORD = re.compile(r"\S+")
+_EDGE_PUNCT = re.compile(r"^\W+|\W+$")
+_FRENCH_ACCENT = re.compile("[àâçéèêëîïôûùœ]")
+
+
+def _foreign_label(word: str) -> str | None:
+    """French/English from the borrowed-word table, or French from its accents; else None."""
+    from jazari_nlp.text.arabizi import foreign_words
+
+    label = foreign_words().get(word)
+    if label and label != "Zyyy":
+        return label
+    return "fra_Latn" if _FRENCH_ACCENT.search(word) and word.isalpha() else None
+
+
+_ARABIZI_DIGIT = re.compile(r"[a-z][2-9]|[2-9][a-z]", re.IGNORECASE)
+
+
+def tag_words(text: str, model: FastTextIdentifier | LangIdConfig | None = None,
+              context_weight: float = 0.6) -> list[tuple[str, str]]:
+    """A label for each whitespace-separated word: ``(word, label)``; words without letters get ``und``.
+
+    A Tifinagh word is ``zgh_Tfng``; an Arabic-script word takes the sentence's best Arabic-script label
+    (one word cannot tell Darija from MSA); a Latin word with a digit inside (``3la``, ``m7a``) is Arabizi;
+    other Latin words combine their own scores with the sentence's (weight ``context_weight``), so
+    ``cinema`` in a Darija sentence is French while ``l`` stays Darija.
+
+    Example::
+
+        >>> tag_words("ana ghadi l cinema demain")
+        [('ana', 'ary_Latn'), ('ghadi', 'ary_Latn'), ('l', 'ary_Latn'), ('cinema', 'fra_Latn'), ('demain', 'fra_Latn')]
+    """
+    try:
+        ident = model if isinstance(model, FastTextIdentifier) else load_identifier(model)
+    except Exception:
+        return [(w, UND) for w in _WORD.findall(text if isinstance(text, str) else str(text))]
+    words = _WORD.findall(text if isinstance(text, str) else str(text))
+    context: dict[str, dict[str, float]] = {}
+    out: list[tuple[str, str]] = []
+    for word in words[:20000]:
+        counts = script_counts(word)
+        letters = sum(counts.values())
+        if letters == 0:
+            out.append((word, UND))
+            continue
+        script = max(("Arab", "Latn", "Tfng", "other"), key=counts.__getitem__)
+        if script == "other":
+            out.append((word, UND))
+            continue
+        if script not in context:
+            part = " ".join(w for w in words if script_counts(w)[script] > 0)
+            state, _ = ident._gate(part)
+            context[script] = ({p.label: p.score for p in ident._scores(prepare(part, ident.cfg.max_chars), script)}
+                               if state == "ok" and prepare(part) else {})
+        ctx = context[script]
+        if script != "Latn":
+            out.append((word, max(ctx, key=ctx.get) if ctx else UND))
+            continue
+        if _ARABIZI_DIGIT.search(word) and "ary_Latn" in ident.labels:
+            out.append((word, "ary_Latn"))
+            continue
+        bare = _EDGE_PUNCT.sub("", word).lower()
+        fixed = _foreign_label(bare)
+        if fixed and fixed in ident.labels:
+            out.append((word, fixed))
+            continue
+        own = ident.word_probs(word, script)
+        scores = {lab: math.log(own.get(lab, 0.0) + 1e-4) + context_weight * math.log(ctx.get(lab, 0.0) + 1e-4)
+                  for lab in set(own) | set(ctx)}
+        out.append((word, max(scores, key=scores.get) if scores else UND))
+    out.extend((w, UND) for w in words[20000:])
+    return out
+
+
+def code_switching_ratio(text: str, model: FastTextIdentifier | LangIdConfig | None = None) -> float:
+    """Code-Mixing Index / 100 (Gambäck & Das 2014): ``1 - max_label_words / words_with_a_label``, 0 if none.
+
+    Example::
+
+        >>> code_switching_ratio("ana ghadi l cinema demain")
+        0.4
+    """
+    labels = [lab for _, lab in tag_words(text, model) if lab != UND]
+    if not labels:
+        return 0.0
+    top = max(labels.count(lab) for lab in set(labels))
+    return 1.0 - top / len(labels)
+
+
+__all__ = ["Prediction", "LangIdConfig", "FastTextIdentifier", "load_identifier", "identify", "tag_words",
+           "code_switching_ratio", "prepare", "sample_text", "DEFAULT_MODEL"]

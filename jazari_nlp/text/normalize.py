@@ -1,0 +1,195 @@
+"""Normalization that keeps meaning: character tables as data, applied with ``str.translate``.
+
+Profiles:
+
+- ``train`` (default) keeps meaning: NFC (never NFKC: it turns the Tifinagh labialization mark ⵯ U+2D6F into
+  ⵡ), mojibake repair, controls/bidi/zero-width/tatweel removed (the zero width joiner survives between two
+  Tifinagh characters), Persian/Urdu look-alikes to Arabic letters, Darija letters ڭ ݣ گ ڤ پ kept, Greek
+  ε γ to Amazigh ɛ ɣ inside Latin words, whitespace collapsed (line breaks kept, blank lines squeezed).
+  Options: ``unify_g`` (ݣ گ -> ڭ), ``strip_diacritics``, ``ascii_digits``, ``newlines="keep"|"space"``.
+- ``match`` (dedup keys, search): ``train`` + alef/hamza variants -> ا, ى -> ي, ة -> ه, /g/ letters unified,
+  all combining marks and punctuation off, digits ASCII, case folded, one line.
+
+Every profile is idempotent and leaves the Tifinagh letters U+2D30-U+2D7F unchanged.
+
+Example::
+
+    >>> normalize("كـــبير  بزاااف\u200f")
+    'كبير بزاااف'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+TABLES = Path(__file__).parent / "tables"
+PROFILES = ("train", "match")
+
+
+def read_table(name: str) -> dict[int, str]:
+    """Read ``tables/<name>.tsv`` into a ``str.translate`` table (empty target = delete)."""
+    table: dict[int, str] = {}
+    for line in (TABLES / f"{name}.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        src, dst = line.split("\t")[:2]
+        table[int(src[2:], 16)] = "".join(chr(int(cp[2:], 16)) for cp in dst.split())
+    return table
+
+
+@cache
+def _table(*names: str) -> dict[int, str]:
+    merged: dict[int, str] = {}
+    for name in names:
+        merged.update(read_table(name))
+    return merged
+
+
+# C0/C1 controls except tab and newline; lone surrogates; noncharacters U+FFFE/U+FFFF.
+_CONTROL = {c: None for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0),
+                              0xFFFE, 0xFFFF)}
+_CONTROL[0x0D] = "\n"  # CR / CRLF -> LF (CRLF becomes "\n\n", squeezed later)
+_CONTROL[0x2028] = "\n"  # LINE SEPARATOR
+_CONTROL[0x2029] = "\n"  # PARAGRAPH SEPARATOR
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ZWJ = "\u200d"
+_TFNG = "\u2d30-\u2d7f"
+_ZWJ_OUTSIDE_TIFINAGH = re.compile(f"(?<![{_TFNG}]){_ZWJ}+|{_ZWJ}+(?![{_TFNG}])")
+_HSPACE = re.compile(r"[^\S\n]+")
+_LINE_EDGES = re.compile(r" ?\n ?")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_ANY_SPACE = re.compile(r"\s+")
+# A word holding a Greek ε/γ/Γ and at least one Latin letter (ASCII or the Amazigh/IPA additions).
+_LATIN_CHARS = "A-Za-z\u00c0-\u024f\u0250-\u02af\u1e00-\u1eff"
+_GREEK_IN_LATIN = re.compile(f"[^\\s]*[{_LATIN_CHARS}][^\\s]*")
+_GREEK_LOOKALIKE = re.compile("[\u03b5\u03b3\u0393]")
+# Cheap gate for mojibake: UTF-8 read as cp1252/latin-1 shows these lead characters.
+_MOJIBAKE_HINT = re.compile("[\u00c2-\u00c3\u00d8\u00d9\u00db\u00e2][\u0080-\u00bf\u0152-\u2122]")
+_CP1256_HINT = re.compile("[\u00c0-\u00ff]")
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode bytes: UTF-8 if valid, else Windows-1256 when it yields Arabic, else cp1252.
+
+    Example::
+
+        >>> decode_bytes("سلام".encode("cp1256"))
+        'سلام'
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    arabic = data.decode("cp1256", errors="replace")
+    letters = [c for c in arabic if c.isalpha()]
+    if letters and sum("\u0600" <= c <= "\u06ff" for c in letters) / len(letters) > 0.5:
+        return arabic
+    return data.decode("cp1252", errors="replace")
+
+
+def repair_mojibake(text: str) -> str:
+    """Undo UTF-8-read-as-cp1252 (via ftfy) and Windows-1256-read-as-cp1252 damage; else return ``text``.
+
+    Example::
+
+        >>> repair_mojibake("Ø³Ù„Ø§Ù…")
+        'سلام'
+    """
+    if _MOJIBAKE_HINT.search(text):
+        import ftfy  # imported lazily: only damaged text pays for it
+
+        fixed = ftfy.fix_text(text, unescape_html=False, uncurl_quotes=False, fix_latin_ligatures=False,
+                              fix_character_width=False, fix_line_breaks=False, remove_terminal_escapes=False,
+                              normalization="NFC", explain=False)
+        if fixed != text:
+            return fixed
+    # Arabic typed in Windows-1256 and read as cp1252 is mostly accented Latin letters, no Arabic at all.
+    hits = len(_CP1256_HINT.findall(text))
+    if hits >= 4 and hits > 0.5 * sum(c.isalpha() for c in text):
+        try:
+            candidate = text.encode("cp1252").decode("cp1256")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            return text
+        letters = [c for c in candidate if c.isalpha()]
+        if letters and sum("\u0600" <= c <= "\u06ff" for c in letters) / len(letters) > 0.8:
+            return candidate
+    return text
+
+
+def _fix_greek(match: re.Match) -> str:
+    word = match.group(0)
+    if _GREEK_LOOKALIKE.search(word):
+        return word.translate(_table("amazigh_latin"))
+    return word
+
+
+def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None = None,
+              strip_diacritics: bool | None = None, ascii_digits: bool | None = None,
+              newlines: str | None = None, repair: bool = True) -> str:
+    """Normalize ``text`` with a named profile (``train`` or ``match``); options override the profile.
+
+    Never raises on a string (lone surrogates and controls are dropped); bytes are decoded with
+    :func:`decode_bytes`.
+
+    Example::
+
+        >>> normalize("أنا ڭالس فالدار", profile="match")
+        'انا ڭالس فالدار'
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    if isinstance(text, bytes):
+        text = decode_bytes(text)
+    elif not isinstance(text, str):
+        text = str(text)
+    match = profile == "match"
+    unify_g = match if unify_g is None else unify_g
+    strip_diacritics = match if strip_diacritics is None else strip_diacritics
+    ascii_digits = match if ascii_digits is None else ascii_digits
+    newlines = ("space" if match else "keep") if newlines is None else newlines
+
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("", text)
+    text = text.translate(_CONTROL)
+    if repair:
+        text = repair_mojibake(text)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    names = ["bidi_controls", "zero_width", "tatweel", "arabic_lookalikes"]
+    if unify_g:
+        names.append("darija_g")
+    if strip_diacritics:
+        names.append("arabic_diacritics")
+    if ascii_digits:
+        names.append("digits")
+    if match:
+        names.append("arabic_match")
+    text = text.translate(_table(*names))
+    if _ZWJ in text:
+        text = _ZWJ_OUTSIDE_TIFINAGH.sub("", text)
+    if "\u03b5" in text or "\u03b3" in text or "\u0393" in text:
+        text = _GREEK_IN_LATIN.sub(_fix_greek, text)
+    if match:
+        text = _match_fold(text)
+    if newlines == "space":
+        return _ANY_SPACE.sub(" ", text).strip()
+    text = _HSPACE.sub(" ", text)
+    text = _LINE_EDGES.sub("\n", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def _match_fold(text: str) -> str:
+    """Case fold, drop combining marks and punctuation (the whole Tifinagh block, incl. the consonant joiner
+    U+2D7F and the separator mark U+2D70, is kept)."""
+    text = text.casefold()
+    text = unicodedata.normalize("NFD", text)
+    text = "".join(c for c in text if "\u2d30" <= c <= "\u2d7f" or not unicodedata.category(c).startswith(("M", "P")))
+    # Decomposition can expose look-alikes again (e.g. ۂ -> ہ + hamza); re-apply the tables.
+    text = unicodedata.normalize("NFC", text).translate(_table("arabic_lookalikes", "darija_g", "arabic_match"))
+    return text
+
+
+__all__ = ["normalize", "decode_bytes", "repair_mojibake", "read_table", "PROFILES"]

@@ -1,0 +1,76 @@
+"""Script analysis: which share of the letters is Arabic, Latin, Tifinagh or other; script per word.
+
+Only letters count (digits, punctuation, emoji and marks do not), so ``"3la"`` is a Latin word.
+
+Example::
+
+    >>> script_shares("salam سلام")
+    {'Arab': 0.5, 'Latn': 0.5, 'Tfng': 0.0, 'other': 0.0}
+"""
+
+from __future__ import annotations
+
+import re
+
+# Letter ranges per script (\w minus digits and underscore is "a letter or a mark" in Python's re).
+# Letters only: Arabic punctuation (، ؟ ؛), digits and marks in the same blocks are left out.
+_ARAB = "\u0620-\u064a\u066e\u066f\u0671-\u06d3\u06d5\u06ee\u06ef\u06fa-\u06fc\u06ff\u0750-\u077f" \
+        "\u0870-\u0887\u0889-\u088e\u08a0-\u08c9\ufb50-\ufbb1\ufbd3-\ufd3d\ufd50-\ufdfb\ufe70-\ufefc"
+_LATN = "A-Za-z\u00aa\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0250-\u02af\u1d00-\u1dbf\u1e00-\u1eff" \
+        "\u2c60-\u2c7f\ua720-\ua7ff\uff21-\uff3a\uff41-\uff5a"
+_TFNG = "\u2d30-\u2d67\u2d6f"
+_LETTER = re.compile(r"[^\W\d_]")
+_SCRIPT_RES = {"Arab": re.compile(f"[{_ARAB}]"), "Latn": re.compile(f"[{_LATN}]"),
+               "Tfng": re.compile(f"[{_TFNG}]")}
+_WORD = re.compile(r"[^\s]+")
+SCRIPTS = ("Arab", "Latn", "Tfng", "other")
+
+
+def script_counts(text: str) -> dict[str, int]:
+    """Number of letters per script (keys ``Arab``, ``Latn``, ``Tfng``, ``other``)."""
+    total = len(_LETTER.findall(text))
+    counts = {name: len(rx.findall(text)) for name, rx in _SCRIPT_RES.items()}
+    counts["other"] = max(total - sum(counts.values()), 0)
+    return counts
+
+
+def script_shares(text: str) -> dict[str, float]:
+    """Share of letters per script; all zeros when the text has no letter.
+
+    Example::
+
+        >>> script_shares("ⴰⵣⵓⵍ")["Tfng"]
+        1.0
+    """
+    counts = script_counts(text)
+    total = sum(counts.values())
+    if total == 0:
+        return {name: 0.0 for name in SCRIPTS}
+    return {name: counts[name] / total for name in SCRIPTS}
+
+
+def dominant_script(text: str) -> str:
+    """The script with most letters: ``Arab``, ``Latn``, ``Tfng``, ``other``, or ``Zyyy`` without letters.
+
+    Example::
+
+        >>> dominant_script("wach nta mezyan? 😀")
+        'Latn'
+    """
+    counts = script_counts(text)
+    best = max(SCRIPTS, key=lambda s: counts[s])
+    return best if counts[best] > 0 else "Zyyy"
+
+
+def word_scripts(text: str) -> list[tuple[str, str]]:
+    """Each whitespace-separated word with its dominant script.
+
+    Example::
+
+        >>> word_scripts("salam سلام 123")
+        [('salam', 'Latn'), ('سلام', 'Arab'), ('123', 'Zyyy')]
+    """
+    return [(w, dominant_script(w)) for w in _WORD.findall(text)]
+
+
+__all__ = ["script_shares", "script_counts", "dominant_script", "word_scripts", "SCRIPTS"]

@@ -1,0 +1,83 @@
+"""Throughput of normalize and identify beside langid.py (and lingua) on the same input, single process.
+
+Input: dev sentences from ../shared/data (FLORES dev of every variety + Darija tweets), else the project's
+samples (jazari_nlp/data/samples/*.txt). Prints MB/s per core and the ratio to langid.py.
+
+Example::
+
+    python scripts/bench_text.py --mb 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_lines(shared: Path) -> list[str]:
+    lines: list[str] = []
+    for path in sorted(shared.glob("sib200/*/dev.tsv")) + [shared / "afrisenti/ary/dev.tsv"]:
+        if path.exists():
+            with path.open(encoding="utf-8") as fh:
+                reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+                lines += [r.get("text") or r.get("tweet") or "" for r in reader]
+    if not lines:
+        for path in sorted((ROOT / "jazari_nlp/data/samples").glob("*.txt")):
+            lines += path.read_text(encoding="utf-8").splitlines()
+    return [ln for ln in lines if ln.strip()]
+
+
+def timed(name: str, fn, lines: list[str], nbytes: int) -> float:
+    start = time.perf_counter()
+    for line in lines:
+        fn(line)
+    secs = time.perf_counter() - start
+    rate = nbytes / 1e6 / secs
+    print(f"{name:28s} {secs:7.2f}s  {rate:7.2f} MB/s  {len(lines) / secs:9.0f} lines/s")
+    return rate
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mb", type=float, default=1.0, help="Size of the input (lines repeated to reach it).")
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--lingua", action="store_true", help="Also time lingua (slow to load).")
+    args = ap.parse_args()
+
+    from jazari_nlp.text import identify, load_identifier, normalize
+
+    base = load_lines(args.shared)
+    lines, size = [], 0
+    while size < args.mb * 1e6:
+        for ln in base:
+            lines.append(ln)
+            size += len(ln.encode("utf-8"))
+            if size >= args.mb * 1e6:
+                break
+    print(f"input: {len(lines)} lines, {size / 1e6:.2f} MB (single process, one core)")
+    load_identifier()
+    identify("warm up")
+    r_norm = timed("jazari normalize(train)", normalize, lines, size)
+    r_id = timed("jazari identify", identify, lines, size)
+    r_both = timed("jazari normalize+identify", lambda t: identify(normalize(t)), lines, size)
+
+    import langid
+
+    langid.classify("warm up")
+    r_langid = timed("langid.py classify", langid.classify, lines, size)
+    print(f"normalize+identify / langid.py = {r_both / r_langid:.2f}x")
+    if args.lingua:
+        from lingua import LanguageDetectorBuilder
+
+        detector = LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
+        r_lingua = timed("lingua (low accuracy mode)", detector.detect_language_of, lines, size)
+        print(f"normalize+identify / lingua = {r_both / r_lingua:.2f}x")
+    del r_norm, r_id
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""CLI: jazari normalize / translit / langid over stdin and JSONL files; shared-data floors."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jazari_nlp.cli import app
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_EVALUATE_OFFLINE", "1")
+runner = CliRunner()
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_normalize_stdin():
+    result = runner.invoke(app, ["normalize"], input="كـــبير  بزاف\u200f\nⴰⵣⵓⵍ  ⴼⵍⵍⴰⵡⵏ\n")
+    assert result.exit_code == 0, result.output
+    assert [r["text"] for r in _json_lines(result.stdout)] == ["كبير بزاف", "ⴰⵣⵓⵍ ⴼⵍⵍⴰⵡⵏ"]
+
+
+def test_normalize_jsonl_field_match(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": 7, "body": "أنا  فالدار!"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["normalize", str(path), "--field", "body", "--profile", "match"])
+    assert result.exit_code == 0, result.output
+    assert _json_lines(result.stdout) == [{"id": 7, "body": "انا فالدار"}]
+
+
+def test_langid_stdin_and_words():
+    result = runner.invoke(app, ["langid", "identify", "--words", "--top-k", "2"],
+                           input="ana ghadi l cinema demain\n\n")
+    assert result.exit_code == 0, result.output
+    first, empty = _json_lines(result.stdout)
+    assert first["lang"] == "ary_Latn" and 0 <= first["score"] <= 1 and len(first["top"]) == 2
+    assert ["cinema", "fra_Latn"] in first["words"] and first["code_switching"] == 0.4
+    assert empty["lang"] == "und"
+
+
+def test_langid_jsonl_field(tmp_path):
+    path = tmp_path / "in.jsonl"
+    rows = [{"t": "ⴰⵣⵓⵍ ⴼⵍⵍⴰⵡⵏ"}, {"t": "The children played football in the park."}]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["langid", "identify", str(path), "--field", "t"])
+    assert result.exit_code == 0, result.output
+    assert [r["lang"] for r in _json_lines(result.stdout)] == ["zgh_Tfng", "eng_Latn"]
+
+
+def test_translit_stdin_both_ways():
+    result = runner.invoke(app, ["translit", "--raw"], input="3afak jib lkhobz\n")
+    assert result.exit_code == 0 and result.stdout.splitlines()[0] == "عافاك جيب الخبز"
+    result = runner.invoke(app, ["translit", "--source", "ary_Arab", "--target", "ary_Latn"], input="واش نتا\n")
+    assert _json_lines(result.stdout)[0]["translit"] == "wach nta"
+
+
+def test_langid_train_tsv(tmp_path):
+    data = tmp_path / "lab.tsv"
+    rows = ["label\ttext"] + [f"ary_Latn\twach nta mzyan bzaf {i} daba" for i in range(30)] + [
+        f"eng_Latn\tthe cat is on the table {i}" for i in range(30)]
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "m.ftz"
+    result = runner.invoke(app, ["langid", "train", str(data), "-o", str(out), "--bucket", "2000",
+                                 "--no-quantize", "--dim", "8", "--epoch", "5", "--lr", "0.05"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["labels"] == {"ary_Latn": 30, "eng_Latn": 30} and out.exists()
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason=f"shared data not found at {SHARED}")
+def test_dev_split_floors():
+    """Floors measured on the dev splits (see data card) minus a margin."""
+    from jazari_nlp.text.langid import load_identifier
+    from jazari_nlp.text.langid_train import iter_examples, load_train_config
+    from jazari_nlp.text.lid_eval import macro_f1, prf
+
+    cfg = load_train_config(Path(__file__).resolve().parents[1] / "configs" / "langid.yaml")
+    ident = load_identifier()
+    sib = next(s for s in cfg.sources if s.split == "dev" and "sib200" in s.files[0])
+    pairs = [(g, ident.predict(t)[0].label) for g, t in iter_examples(sib, "dev")]
+    assert macro_f1(pairs, ["ary_Arab", "arb_Arab", "zgh_Tfng", "kab_Latn", "fra_Latn", "eng_Latn"]) >= 0.85
+    tweets = next(s for s in cfg.sources if s.split == "dev" and "afrisenti/ary" in s.files[0])
+    tpairs = [(g, ident.predict(t)[0].label) for g, t in iter_examples(tweets, "dev")]
+    assert prf(tpairs)["ary_Latn"]["recall"] >= 0.85
