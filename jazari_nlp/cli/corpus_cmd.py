@@ -1,7 +1,106 @@
-"""Corpus commands: ``jazari corpus build|card|stats``."""
+"""Corpus commands: ``jazari corpus build|card|stats``. Heavy imports happen inside the commands."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 app = typer.Typer(help="Build, describe and count national corpora.", no_args_is_help=True)
+
+
+@app.command("build")
+def build(
+    config: Path = typer.Argument(None, help="Experiment YAML with a `corpus:` section (omit with --input)."),
+    inputs: list[str] = typer.Option(None, "--input", "-i", help="File or glob (jsonl/txt/parquet...); repeatable."),
+    output: Path = typer.Option(None, "--output", "-o", help="Output folder (with --input)."),
+    sets: list[str] = typer.Option(None, "--set", help="Override a config key, e.g. --set corpus.executor.tasks=4."),
+    force: bool = typer.Option(False, "--force", help="Start from scratch instead of resuming."),
+    text_field: str = typer.Option("text", help="JSON/parquet field holding the text (with --input)."),
+    tasks: int = typer.Option(2, help="datatrove tasks (with --input)."),
+    workers: int = typer.Option(1, help="Tasks run at once (with --input)."),
+    seed: int = typer.Option(0, help="Seed of the held-out split (with --input)."),
+) -> None:
+    """Build a corpus: the corpus stage of an experiment, or the default pipeline on --input files.
+
+    Example: jazari corpus build --input 'data/*.jsonl' --input notes.txt --output out/corpus
+    Example: jazari corpus build configs/corpus_national.yaml
+    """
+    from jazari_nlp.cli.common import console, err_console, fail
+
+    if config is not None and inputs:
+        fail("give either CONFIG or --input/--output, not both")
+    if config is None:
+        if not inputs or output is None:
+            fail("give a CONFIG file, or --input GLOB (repeatable) and --output DIR")
+        from pydantic import ValidationError
+
+        from jazari_nlp.corpus.build import CorpusBuildError, build_corpus
+        from jazari_nlp.corpus.config import CorpusConfig
+
+        sources = [{"name": f"input{i}", "paths": [g], "text_field": text_field} for i, g in enumerate(inputs)]
+        try:
+            cfg = CorpusConfig.model_validate(
+                {"sources": sources, "executor": {"tasks": tasks, "workers": workers}},
+                context={"base_dir": Path.cwd()})
+            summary = build_corpus(cfg, output, seed=seed, force=force)
+        except ValidationError as e:
+            fail(f"invalid input: {e}")
+        except CorpusBuildError as e:
+            fail(str(e))
+        console.print(" ".join(f"{k}={v}" for k, v in summary.items()), highlight=False)
+        console.print(f"manifest: {output / 'manifest.json'}")
+        return
+    from jazari_nlp.cli.common import guarded, summary_table
+    from jazari_nlp.corpus.build import CorpusBuildError
+    from jazari_nlp.pipeline import run_experiment
+
+    try:
+        result = guarded(lambda: run_experiment(config, overrides=sets or [], stages=["corpus"],
+                                                force=["corpus"] if force else None))
+    except CorpusBuildError as e:
+        fail(str(e))
+    err_console.print()
+    console.print(summary_table(result))
+
+
+@app.command("card")
+def card(
+    run_dir: Path = typer.Argument(..., help="A built corpus folder (holding manifest.json)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Card path (default RUN_DIR/README.md)."),
+    name: str = typer.Option(None, help="Data set name in the card title."),
+) -> None:
+    """Write a Hugging Face dataset card (Markdown + PNG chart) from a corpus manifest.
+
+    Example: jazari corpus card runs/quickstart/corpus --output data_cards/quickstart.md
+    """
+    from jazari_nlp.cli.common import console, fail
+    from jazari_nlp.corpus.card import write_card
+
+    try:
+        path = write_card(run_dir, output, name)
+    except FileNotFoundError as e:
+        fail(str(e))
+    console.print(f"card: {path}")
+
+
+@app.command("stats")
+def stats(
+    directory: Path = typer.Argument(..., help="A built corpus folder (or any folder of jazari parquet shards)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Documents, words, characters and bytes per language and script.
+
+    Example: jazari corpus stats runs/quickstart/corpus
+    """
+    import json
+
+    from jazari_nlp.cli.common import console, fail
+    from jazari_nlp.corpus.stats import corpus_stats, format_stats
+
+    if not directory.is_dir():
+        fail(f"not a folder: {directory}")
+    s = corpus_stats(directory)
+    if s["total"]["docs"] == 0:
+        fail(f"no parquet shards under {directory}")
+    console.print(json.dumps(s, indent=2) if as_json else format_stats(s), highlight=False, soft_wrap=True)

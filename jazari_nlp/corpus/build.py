@@ -1,0 +1,336 @@
+"""Turn a ``CorpusConfig`` into a chain of datatrove executors, run it, and write ``manifest.json``.
+
+The ordered step list is cut at the two global steps (exact and near dedup), which need every document's
+signature before any can be dropped:
+
+    pass 0: read → read-check → steps … → [save docs → signature]      (tasks in parallel)
+    dedup:  find duplicates (exact: 1 task; near: one task per bucket, then 1 clustering task)
+    pass 1: read saved docs → drop duplicates → steps … → write parquet shards
+
+Each executor has its own datatrove logging folder under ``_work/logs``; its completion markers are the resume
+mechanism (a killed build, run again, skips finished tasks). A changed config or ``force=True`` wipes ``_work``
+and the outputs first, so a stale folder never silently does nothing.
+
+Example::
+
+    summary = build_corpus(cfg, Path("out/corpus"), seed=0)
+    summary["documents_kept"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from jazari_nlp.corpus.config import CorpusConfig
+
+GLOBAL_STEPS = ("exact_dedup", "near_dedup")
+OUTPUTS = ("train", "heldout", "rejects", "_work", "manifest.json")
+
+
+class CorpusBuildError(RuntimeError):
+    """A problem found before any work starts (no input, missing optional dependency...)."""
+
+
+# --------------------------------------------------------------------------------------------- planning
+
+
+def _fingerprint(cfg: CorpusConfig, seed: int, units: list[tuple[int, str]]) -> str:
+    files = []
+    for _, p in units:
+        st = os.stat(p) if p != "hub:" and os.path.exists(p) else None
+        files.append([p, st.st_size if st else None, st.st_mtime_ns if st else None])
+    payload = json.dumps({"cfg": cfg.model_dump(mode="json"), "seed": seed, "files": files}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _blocks(cfg: CorpusConfig) -> list[dict[str, Any]]:
+    """Cut the step list into passes: each pass may start with a dedup filter and end with a dedup signature."""
+    blocks, cur = [], {"filter": None, "steps": [], "sig": None}
+    for i, (kind, step_cfg) in enumerate(cfg.step_list()):
+        name = f"{i + 1:02d}_{kind}"
+        if kind in GLOBAL_STEPS:
+            cur["sig"] = (name, kind, step_cfg)
+            blocks.append(cur)
+            cur = {"filter": (name, kind, step_cfg), "steps": [], "sig": None}
+        else:
+            cur["steps"].append((name, kind, step_cfg))
+    blocks.append(cur)
+    return blocks
+
+
+def _minhash_config(step_cfg):
+    from datatrove.pipeline.dedup.minhash import MinhashConfig
+    from datatrove.utils.hashing import HashConfig
+
+    return MinhashConfig(n_grams=step_cfg.n_grams, num_buckets=step_cfg.num_buckets,
+                         hashes_per_bucket=step_cfg.hashes_per_bucket, seed=step_cfg.seed,
+                         hash_config=HashConfig(precision=step_cfg.precision))
+
+
+def _exact_config(step_cfg):
+    from datatrove.pipeline.dedup.exact_dedup import ExactDedupConfig
+
+    from jazari_nlp.corpus.steps import DEDUP_KEYS
+
+    return ExactDedupConfig(content_getter=DEDUP_KEYS[step_cfg.key])
+
+
+def near_dedup_estimate(step_cfg, n_docs: int) -> dict[str, float]:
+    """Disk for signatures and memory for the bucket/cluster stages, in MB. Example: 1M docs → ~950 MB disk."""
+    hash_bytes = step_cfg.precision // 8
+    per_doc = step_cfg.num_buckets * (step_cfg.hashes_per_bucket * hash_bytes + 4)
+    return {"docs": n_docs, "signature_disk_mb": round(n_docs * per_doc / 2**20, 2),
+            # the bucket stage holds one signature per file in a heap; the cluster stage ~100 B per duplicate
+            "bucket_memory_mb": round(per_doc / step_cfg.num_buckets * 64 / 2**20 + 1, 2),
+            "cluster_memory_mb_upper": round(n_docs * 100 / 2**20, 2)}
+
+
+def _step(name: str, kind: str, step_cfg, rejects: str | None):
+    from jazari_nlp.corpus import steps as S
+
+    writer = S.RejectWriter(rejects, name) if rejects else None
+    cls = {"repair": S.Repair, "normalize": S.Normalize, "langid": S.LangId, "quality": S.QualityFilter,
+           "pii": S.Pii, "decontaminate": S.Decontaminate}[kind]
+    return cls(name, step_cfg, exclusion_writer=writer)
+
+
+class _Plan:
+    """The executors of one build, in order, each with its logging folder."""
+
+    def __init__(self, cfg: CorpusConfig, out: Path, seed: int, units, prefixes):
+        from jazari_nlp.corpus import steps as S
+
+        self.cfg, self.out = cfg, out
+        work = out / "_work"
+        rejects = str(out / "rejects") if cfg.output.write_rejects else None
+        self.stages: list[tuple[str, list, int, Path]] = []  # (label, pipeline, tasks, logging_dir)
+        self.near: tuple | None = None
+        tasks = cfg.executor.tasks
+        blocks = _blocks(cfg)
+        for p, block in enumerate(blocks):
+            pipe: list = []
+            if p == 0:
+                pipe += [S.SourceReader(cfg.sources, units, prefixes),
+                         S.ReadCheck("00_read", exclusion_writer=S.RejectWriter(rejects, "00_read") if rejects else None)]
+            else:
+                pipe.append(S.InterReader(str(work / f"pass{p - 1}")))
+            if block["filter"]:
+                name, kind, step_cfg = block["filter"]
+                if kind == "exact_dedup":
+                    pipe.append(S.ExactDuplicateFilter(
+                        name, data_folder=str(work / "exact_dups"), config=_exact_config(step_cfg),
+                        exclusion_writer=S.RejectWriter(rejects, name, "exact_duplicate") if rejects else None))
+                else:
+                    pipe.append(S.NearDuplicateFilter(
+                        name, input_folder=str(work / "minhash_remove"),
+                        exclusion_writer=S.RejectWriter(rejects, name, "near_duplicate") if rejects else None))
+            pipe += [_step(name, kind, c, rejects) for name, kind, c in block["steps"]]
+            if block["sig"] is None:
+                pipe.append(S.CorpusWriter(str(out), seed=seed, heldout_fraction=cfg.heldout_fraction,
+                                           max_file_size=cfg.output.shard_max_mb * 2**20,
+                                           compression=None if cfg.output.compression == "none"
+                                           else cfg.output.compression))
+                self.stages.append((f"pass {p}", pipe, tasks, work / "logs" / f"pass{p}"))
+                continue
+            name, kind, step_cfg = block["sig"]
+            pipe.append(S.inter_writer(str(work / f"pass{p}")))
+            if kind == "exact_dedup":
+                from datatrove.pipeline.dedup.exact_dedup import ExactDedupSignature, ExactFindDedups
+
+                pipe.append(ExactDedupSignature(str(work / "exact_sig"), config=_exact_config(step_cfg)))
+                self.stages.append((f"pass {p}", pipe, tasks, work / "logs" / f"pass{p}"))
+                self.stages.append((f"{name}: find duplicates",
+                                    [ExactFindDedups(str(work / "exact_sig"), str(work / "exact_dups"),
+                                                     config=_exact_config(step_cfg))], 1, work / "logs" / "exact_find"))
+            else:
+                from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets, MinhashDedupCluster
+
+                mh = _minhash_config(step_cfg)
+                pipe.append(S.JazariMinhashSignature(str(work / "minhash_sig"), config=mh))
+                self.stages.append((f"pass {p}", pipe, tasks, work / "logs" / f"pass{p}"))
+                self.near = (name, step_cfg, len(self.stages) - 1)
+                self.stages.append((f"{name}: LSH buckets",
+                                    [MinhashDedupBuckets(str(work / "minhash_sig"), str(work / "minhash_buckets"),
+                                                         config=mh, only_dedup_in_index=False)],
+                                    step_cfg.num_buckets, work / "logs" / "minhash_buckets"))
+                self.stages.append((f"{name}: clusters",
+                                    [MinhashDedupCluster(str(work / "minhash_buckets"), str(work / "minhash_remove"),
+                                                         config=mh)], 1, work / "logs" / "minhash_cluster"))
+
+    def executor(self, i: int, depends=None):
+        label, pipe, tasks, logdir = self.stages[i]
+        ex = self.cfg.executor
+        if ex.type == "local":
+            from datatrove.executor import LocalPipelineExecutor
+
+            return LocalPipelineExecutor(pipe, tasks=tasks, workers=min(ex.workers, tasks), logging_dir=str(logdir),
+                                         start_method=ex.start_method, skip_completed=True)
+        if ex.type == "slurm":
+            from datatrove.executor import SlurmPipelineExecutor
+
+            s = ex.slurm
+            return SlurmPipelineExecutor(pipe, tasks=tasks, time=s.time, partition=s.partition,
+                                         cpus_per_task=s.cpus_per_task, mem_per_cpu_gb=s.mem_per_cpu_gb,
+                                         workers=ex.workers if tasks > 1 else 1, job_name=f"{s.job_name}_{i}",
+                                         qos=s.qos or "normal", venv_path=s.venv_path, sbatch_args=s.sbatch_args,
+                                         depends=depends, logging_dir=str(logdir))
+        from datatrove.executor.ray import RayPipelineExecutor
+
+        return RayPipelineExecutor(pipe, tasks=tasks, workers=ex.workers, depends=depends, logging_dir=str(logdir),
+                                   cpus_per_task=ex.ray.cpus_per_task, mem_per_cpu_gb=ex.ray.mem_per_cpu_gb)
+
+
+# --------------------------------------------------------------------------------------------- running
+
+
+def _quiet_datatrove() -> None:
+    """datatrove re-adds an INFO console logger around every task; keep its task log files, print warnings only."""
+    import functools
+    import sys
+
+    import datatrove.executor.base as base
+    import datatrove.executor.local as local
+    import datatrove.pipeline.dedup.exact_dedup as exact
+    import datatrove.pipeline.dedup.minhash as minhash
+    import datatrove.utils.logging as dlog
+    from loguru import logger
+
+    if getattr(base.add_task_logger, "_jazari_quiet", False):
+        return
+    for mod in (exact, minhash):  # the dedup stages draw tqdm bars
+        mod.tqdm = functools.partial(mod.tqdm, disable=True)
+
+    def console() -> None:
+        logger.remove()
+        logger.add(sys.stderr, level="WARNING", format="datatrove | {level} | {message}",
+                   filter=lambda r: "No .remove file" not in r["message"])  # normal: no near duplicates there
+
+    def add_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
+        console()
+        logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
+        logger.add(logfile, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}")
+        return logfile
+
+    add_task_logger._jazari_quiet = True
+    base.add_task_logger = add_task_logger
+    dlog.setup_default_logger = console
+    console()
+    del local  # imported so that its module-level logger use sees the patched handlers
+
+
+def _say(progress: bool, msg: str) -> None:
+    if progress:
+        from rich.console import Console
+
+        Console(stderr=True, highlight=False).print(msg)
+
+
+def _preflight(cfg: CorpusConfig, allow_network: bool):
+    from jazari_nlp.corpus.sources import plan_units, unit_prefixes
+
+    if cfg.executor.type == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise CorpusBuildError("executor.type=ray needs Ray: pip install 'ray[default]'") from None
+    if cfg.executor.type == "slurm" and not shutil.which("sbatch"):
+        raise CorpusBuildError("executor.type=slurm needs `sbatch` on PATH (run on a Slurm login node)")
+    units, warnings = plan_units(cfg.sources, allow_network)
+    if not units:
+        raise CorpusBuildError("no input: " + ("; ".join(warnings) or "the sources list no files"))
+    for kind, step_cfg in cfg.step_list():
+        if kind == "decontaminate":
+            from jazari_nlp.schema import expand_globs
+
+            _, missing = expand_globs(list(step_cfg.benchmarks))
+            if missing:
+                raise CorpusBuildError(f"decontaminate: benchmark pattern(s) match no file: {missing}")
+    return units, unit_prefixes(cfg.sources, units), warnings
+
+
+def build_corpus(cfg: CorpusConfig, output_dir: Path, *, seed: int = 0, allow_network: bool = False,
+                 progress: bool = True, force: bool = False, verbose: bool = False) -> dict[str, Any]:
+    """Build the corpus into ``output_dir`` (resuming a partial build of the same config) and return the summary.
+
+    Example: ``build_corpus(CorpusConfig(sources=[...]), Path("out"), seed=0)["documents_kept"]``.
+    """
+    out = Path(output_dir).resolve()
+    units, prefixes, warnings = _preflight(cfg, allow_network)  # config/input problems surface before any work
+    for w in warnings:
+        _say(progress, f"[yellow]warning:[/] {w}")
+    fp = _fingerprint(cfg, seed, units)
+    fp_file = out / "_work" / "fingerprint"
+    previous = fp_file.read_text() if fp_file.exists() else None
+    if force or (previous is not None and previous != fp) or (previous is None and (out / "_work").exists()):
+        if previous not in (None, fp) and not force:
+            _say(progress, "[yellow]config or inputs changed since the last build: starting fresh[/]")
+        for name in OUTPUTS:
+            p = out / name
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    fp_file.parent.mkdir(parents=True, exist_ok=True)
+    fp_file.write_text(fp)
+    if not verbose:
+        _quiet_datatrove()
+
+    plan = _Plan(cfg, out, seed, units, prefixes)
+    if plan.near:
+        in_bytes = sum(os.path.getsize(p) for _, p in units if p != "hub:" and os.path.isfile(p))
+        est = near_dedup_estimate(plan.near[1], max(1, in_bytes // 2000))
+        _say(progress, f"near_dedup: before it starts, for ~{est['docs']:,} documents (input {in_bytes / 2**20:.1f} MB "
+                       f"at ~2 KB/doc): signatures ~{est['signature_disk_mb']} MB on disk, buckets stage "
+                       f"~{est['bucket_memory_mb']} MB RAM, clustering ≤ {est['cluster_memory_mb_upper']} MB RAM")
+    t0 = time.time()
+    executors = []
+    for i, (label, _, tasks, _) in enumerate(plan.stages):
+        ex = plan.executor(i, depends=executors[-1] if executors and cfg.executor.type != "local" else None)
+        executors.append(ex)
+        if cfg.executor.type != "local":
+            continue
+        if plan.near and i == plan.near[2] + 1:
+            n_sig = _sig_docs(out / "_work" / "minhash_sig", plan.near[1])
+            est = near_dedup_estimate(plan.near[1], n_sig)
+            _say(progress, f"near_dedup: {n_sig:,} signatures, {est['signature_disk_mb']} MB on disk; "
+                           f"clustering needs ≤ {est['cluster_memory_mb_upper']} MB RAM")
+        t = time.time()
+        ex.run()
+        _say(progress, f"[green]✓[/] corpus {label} ({tasks} task{'s' * (tasks > 1)}) {time.time() - t:.1f}s")
+    if cfg.executor.type != "local":
+        executors[-1].run()  # launches the whole dependency chain
+        if not _all_complete(plan):
+            return {"submitted": True, "stages": len(plan.stages), "output_dir": str(out),
+                    "note": "run the same command again when the jobs have finished to write the manifest"}
+    from jazari_nlp.corpus.manifest import write_manifest
+
+    manifest = write_manifest(plan, out, seed=seed, warnings=warnings, seconds=time.time() - t0)
+    _say(progress, f"[bold]corpus[/]: read {manifest['documents_read']:,}, kept {manifest['documents_kept']:,}, "
+                   f"rejected {sum(manifest['rejected'].values()):,} → {out}")
+    return summary_of(manifest)
+
+
+def _sig_docs(folder: Path, step_cfg) -> int:
+    per = step_cfg.hashes_per_bucket * step_cfg.precision // 8 + 4
+    return sum(p.stat().st_size for p in (folder / "bucket_000").glob("*.minhash.sig")) // per
+
+
+def _all_complete(plan: _Plan) -> bool:
+    return all(len(list((logdir / "completions").glob("*"))) >= tasks for _, _, tasks, logdir in plan.stages)
+
+
+def summary_of(manifest: dict) -> dict[str, Any]:
+    """The flat dict for an experiment's summary table."""
+    return {"documents_read": manifest["documents_read"], "documents_kept": manifest["documents_kept"],
+            "rejected_total": sum(manifest["rejected"].values()), "train_docs": manifest["splits"]["train"]["documents"],
+            "heldout_docs": manifest["splits"]["heldout"]["documents"], "bytes_kept": manifest["bytes_kept"],
+            "words_kept": manifest["words_kept"], "languages": len(manifest["languages"])}
+
+
+def run_corpus_stage(cfg: CorpusConfig, stage_dir: Path, *, seed: int, allow_network: bool = False,
+                     progress: bool = True) -> dict[str, Any]:
+    """The experiment's corpus stage (called by ``jazari_nlp.pipeline``): resumes a partial ``stage_dir``."""
+    return build_corpus(cfg, Path(stage_dir), seed=seed, allow_network=allow_network, progress=progress)

@@ -1,0 +1,153 @@
+"""A Hugging Face dataset card (Markdown with YAML front matter) for a built corpus, from its manifest.
+
+Example::
+
+    path = write_card(Path("runs/demo/corpus"))   # → runs/demo/corpus/README.md and lang_script.png
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                   (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B")]
+
+
+def size_category(n: int) -> str:
+    """HF size bucket. Example: ``size_category(1500)`` → ``'1K<n<10K'``."""
+    return next((name for limit, name in SIZE_CATEGORIES if n < limit), "n>1B")
+
+
+def _chart(manifest: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    items = sorted(manifest["lang_script"].items(), key=lambda kv: -kv[1]["docs"])
+    fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(items), 2) + 1))
+    ax.barh([k for k, _ in items][::-1], [v["docs"] for _, v in items][::-1], color="#3b7dd8")
+    ax.set_xlabel("documents kept")
+    ax.set_title("Language and script distribution")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _examples(run_dir: Path, per_lang: int = 2, max_chars: int = 240) -> dict[str, list[str]]:
+    import pyarrow.parquet as pq
+
+    out: dict[str, list[str]] = {}
+    for f in sorted((run_dir / "train").glob("*/*.parquet")):
+        lang = f.parent.name
+        if len(out.get(lang, [])) >= per_lang:
+            continue
+        rows = pq.read_table(f, columns=["text"]).slice(0, per_lang).column("text").to_pylist()
+        for t in rows:
+            if len(out.setdefault(lang, [])) < per_lang:
+                out[lang].append(t if len(t) <= max_chars else t[:max_chars] + " …")
+    return out
+
+
+def _table(rows: list[list[Any]], head: list[str]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def render_card(manifest: dict, examples: dict[str, list[str]], chart_name: str, name: str) -> str:
+    langs = sorted({k.split("_")[0] for k in manifest["languages"] if k != "und"})
+    licenses = sorted({s["license"].lower() for s in manifest["sources"]})
+    kept = manifest["documents_kept"]
+    front = ["---", "language:", *[f"- {code}" for code in langs], "license:", *[f"- {lic}" for lic in licenses],
+             "size_categories:", f"- {size_category(kept)}", "task_categories:", "- text-generation",
+             f"pretty_name: {name}", "---", ""]
+    total_read = manifest["documents_read"] or 1
+    src_rows = [[s["name"], s["license"], s.get("language") or "-", s["weight"],
+                 manifest.get("source_docs_kept", {}).get(s["name"], 0)] for s in manifest["sources"]]
+    ls_rows = [[k, v["docs"], v["words"], v["chars"], v["bytes"]] for k, v in manifest["lang_script"].items()]
+    step_rows = [[s["step"], s["in"], s["out"], ", ".join(f"{r}: {n}" for r, n in s["dropped"].items()) or "-"]
+                 for s in manifest["steps"]]
+    dedup = manifest.get("dedup", {})
+    pii = manifest.get("pii", {})
+    ex_md = []
+    for lang, texts in examples.items():
+        ex_md.append(f"**{lang}**\n")
+        ex_md += [f"> {t}".replace("\n", " ") + "\n" for t in texts]
+    body = f"""# {name}
+
+Built with `jazari corpus build` (jazari_nlp, datatrove engine) on {manifest['created']}.
+{kept:,} documents kept of {manifest['documents_read']:,} read ({kept / total_read:.1%});
+{manifest['bytes_kept']:,} UTF-8 bytes, {manifest['words_kept']:,} words. Train / held-out:
+{manifest['splits']['train']['documents']:,} / {manifest['splits']['heldout']['documents']:,}
+(held-out fraction {manifest['heldout_fraction']}, seed {manifest['seed']}).
+
+## Sources and licenses
+
+{_table(src_rows, ["source", "license", "language hint", "weight", "documents kept"])}
+
+## Language and script distribution
+
+{_table(ls_rows, ["language/script", "documents", "words", "characters", "bytes"])}
+
+![language and script distribution]({chart_name})
+
+## What each filter removed
+
+Every dropped document is in `rejects/<step>/` with its reason.
+
+{_table(step_rows, ["step", "in", "out", "dropped (reason: count)"])}
+
+Rejected in total: {sum(manifest['rejected'].values()):,} ({', '.join(f'{r}: {n}' for r, n in manifest['rejected'].items()) or 'none'}).
+
+## Deduplication
+
+- Exact duplicates (key: text under the `match` normalization): rate {dedup.get('exact_rate')}
+- Near duplicates (MinHash LSH): rate {dedup.get('near_rate')}
+
+## PII handling
+
+E-mails, Moroccan phone numbers (+212 / 06 / 07 / 05), CIN numbers, IBAN/RIB and IP addresses are replaced by
+typed placeholders (`<EMAIL>`, `<PHONE>`, `<CIN>`, `<IBAN>`, `<IP>`) when the `pii` step runs.
+Replacements: {', '.join(f'{k}: {v}' for k, v in pii.items()) or 'none found (or the step did not run)'}.
+Pattern matching misses names, addresses and free-form identifiers; do not treat the corpus as anonymous.
+
+## Examples per language
+
+{chr(10).join(ex_md) or '(none)'}
+
+## Intended use
+
+Pretraining and evaluating language models and tokenizers for the languages of Morocco (Darija in Arabic and
+Latin script, Modern Standard Arabic, Amazigh in Tifinagh and Latin script, and the French mixed with them);
+measuring tokenizer parity and per-language perplexity on the held-out split.
+
+## Limitations
+
+- Language labels come from an automatic identifier (or the source's hint); Darija/MSA and Amazigh varieties
+  are easily confused, and code-switched documents carry one label.
+- Quality thresholds start from FineWeb-2's per-language values and Gopher's rules; they were not tuned on
+  this corpus and remove some legitimate short or informal text.
+- PII scrubbing is rule-based (see above).
+- Licenses are those declared for each source; check them before redistribution.
+"""
+    return "\n".join(front) + body
+
+
+def write_card(run_dir: Path, output: Path | None = None, name: str | None = None) -> Path:
+    """Write ``README.md`` (or ``output``) and ``lang_script.png`` next to it; return the card's path."""
+    run_dir = Path(run_dir)
+    mpath = run_dir / "manifest.json"
+    if not mpath.exists():
+        raise FileNotFoundError(f"{mpath} not found: build the corpus first (jazari corpus build)")
+    manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    output = Path(output) if output else run_dir / "README.md"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    chart = output.with_name(output.stem + "_lang_script.png") if output.name != "README.md" else \
+        output.with_name("lang_script.png")
+    _chart(manifest, chart)
+    text = render_card(manifest, _examples(run_dir), chart.name, name or run_dir.resolve().name)
+    output.write_text(text, encoding="utf-8")
+    return output

@@ -1,0 +1,322 @@
+"""The ``corpus:`` section: sources, the ordered step list, the held-out split and the executor.
+
+The YAML maps one to one onto step classes: ``- quality: {min_words: 20}`` becomes ``QualityFilter`` with
+those arguments (see ``jazari_nlp.corpus.steps``). Steps run in the order written.
+
+Example::
+
+    corpus:
+      sources:
+        - {name: darija_news, paths: ["data/news/*.jsonl.gz"], language: ary_Arab, license: CC-BY-4.0}
+      steps:
+        - repair: {}
+        - normalize: {profile: train}
+        - langid: {keep: [ary_Arab, arb_Arab, zgh_Tfng]}
+        - quality: {}
+        - exact_dedup: {}
+        - near_dedup: {num_buckets: 14, hashes_per_bucket: 8}
+        - pii: {}
+      executor: {type: local, tasks: 2, workers: 1}
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
+
+from jazari_nlp.schema import InputGlob, StrictModel
+
+FORMATS = ("auto", "txt", "jsonl", "parquet", "csv", "tsv", "arrow", "warc", "wet", "hub")
+
+
+class SourceConfig(StrictModel):
+    """One input: local files (globs), a ``save_to_disk`` folder or a Hub data set (needs ``allow_network``)."""
+
+    name: str = Field(description="Short name stored in every row's `source` column.")
+    paths: list[InputGlob] = Field(default_factory=list, description="Files or globs, relative to the config.")
+    hub: str | None = Field(None, description="Hub data set id (read only when the experiment allows network).")
+    hub_config: str | None = None
+    hub_split: str = "train"
+    format: Literal[FORMATS] = Field("auto", description="auto: from the file extension (.gz/.zst stripped).")
+    text_field: str = "text"
+    id_field: str | None = Field(None, description="Column with a stable id (default: file path + position).")
+    language: str | None = Field(None, description="Language hint, e.g. ary_Arab (used by langid `use_hint`).")
+    license: str = "unknown"
+    weight: float = Field(1.0, ge=0, description="Sampling weight recorded in rows and the manifest.")
+    document_per: Literal["line", "paragraph", "file"] = Field("line", description="txt files: what a document is.")
+    on_invalid_utf8: Literal["reject", "replace"] = Field(
+        "reject", description="reject: the record goes to rejects as `invalid_utf8`; replace: U+FFFD and keep."
+    )
+    limit: int = Field(-1, description="Read at most this many documents per file (-1: all).")
+
+    @model_validator(mode="after")
+    def _has_input(self) -> SourceConfig:
+        if not self.paths and not self.hub:
+            raise ValueError(f"source {self.name!r}: give `paths` (files/globs) or `hub` (a Hub data set id)")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Steps. Each class below is the whole configuration of one step in jazari_nlp/corpus/steps.py.
+
+
+class RepairStep(StrictModel):
+    """Fix mojibake (ftfy), drop control characters and lone surrogates, reject empty or oversized documents."""
+
+    fix_mojibake: bool = True
+    max_chars: int = Field(1_000_000, gt=0, description="Longer documents are rejected as `too_long`.")
+    min_chars: int = Field(1, ge=0, description="Shorter documents (after repair) are rejected as `empty`.")
+
+
+class NormalizeStep(StrictModel):
+    """Apply a jazari text normalization profile (``train`` keeps meaning, ``match`` is aggressive)."""
+
+    profile: Literal["train", "match"] = "train"
+
+
+try:  # the text layer owns the identifier's config; a stand-in keeps this module importable without it
+    from jazari_nlp.text import LangIdConfig
+except ImportError:  # pragma: no cover - only while the text layer is missing
+
+    class LangIdConfig(StrictModel):  # type: ignore[no-redef]
+        backend: Literal["jazari", "fasttext"] = "jazari"
+        model_path: str | None = None
+        label_map: dict[str, str] = Field(default_factory=dict)
+
+
+class LangIdStep(StrictModel):
+    """Tag `lang`, `lang_score` and `script`; drop languages not kept and scores under their threshold."""
+
+    identifier: LangIdConfig = Field(default_factory=LangIdConfig, description="jazari's LangIdConfig.")
+    use_hint: bool = Field(False, description="Trust the source's `language` hint when it has one (score 1.0).")
+    keep: list[str] | None = Field(None, description="Languages kept (None: all). Others: `lang_not_kept`.")
+    min_score: float = Field(0.0, ge=0, le=1, description="Threshold for languages not in `thresholds`.")
+    # FineWeb-2's published language_score thresholds for these two languages (configs/<lang>.yml).
+    thresholds: dict[str, float] = Field(default_factory=lambda: {"ary_Arab": 0.418, "zgh_Tfng": 0.3})
+    max_chars: int = Field(1000, gt=0, description="Identify on the first N characters (speed).")
+
+
+class QualityThresholds(StrictModel):
+    """Gopher / FineWeb heuristics. ``None`` switches a check off. Defaults are Gopher's (Rae et al. 2021)."""
+
+    min_words: int | None = 50
+    max_words: int | None = 100_000
+    min_avg_word_length: float | None = 3
+    max_avg_word_length: float | None = 10
+    max_symbol_word_ratio: float | None = 0.1
+    max_digit_ratio: float | None = 0.3
+    min_alpha_words_ratio: float | None = 0.8
+    min_stop_words: int | None = 2
+    dup_line_frac: float | None = 0.3
+    dup_para_frac: float | None = 0.3
+    dup_line_char_frac: float | None = 0.2
+    dup_para_char_frac: float | None = 0.2
+    top_n_grams: list[tuple[int, float]] = [(2, 0.2), (3, 0.18), (4, 0.16)]
+    dup_n_grams: list[tuple[int, float]] = [(5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)]
+    min_line_punct_ratio: float | None = Field(0.12, description="FineWeb: share of lines ending in punctuation.")
+    max_short_line_ratio: float | None = Field(0.67, description="FineWeb: share of lines under 30 characters.")
+
+
+class QualityStep(StrictModel):
+    """Quality filters with per-language thresholds: ``per_language`` overrides ``defaults`` field by field."""
+
+    defaults: QualityThresholds = Field(default_factory=QualityThresholds)
+    per_language: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Overrides on top of the shipped per-language table (see filters.py)."
+    )
+    use_shipped_table: bool = Field(True, description="Start from jazari's FineWeb-2-derived per-language table.")
+    stopwords: dict[str, list[str]] = Field(
+        default_factory=dict, description="Extra/replacement stopword lists (default: corpus/stopwords/<lang>.txt)."
+    )
+
+    @field_validator("per_language")
+    @classmethod
+    def _check_overrides(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for lang, over in v.items():
+            QualityThresholds.model_validate(over)  # typo'd keys fail here, before any work
+            if not isinstance(over, dict):
+                raise ValueError(f"per_language.{lang} must be a mapping")
+        return v
+
+
+class PiiStep(StrictModel):
+    """Replace personal data with typed placeholders (<EMAIL>, <PHONE>, <CIN>, <IBAN>, <IP>) and count them."""
+
+    email: bool = True
+    phone: bool = True
+    cin: bool = True
+    iban: bool = True
+    ip: bool = True
+
+
+class ExactDedupStep(StrictModel):
+    """Keep one document per exact key (the text under a normalization profile); others: `exact_duplicate`."""
+
+    key: Literal["match", "train", "raw"] = "match"
+
+
+class NearDedupStep(StrictModel):
+    """MinHash LSH (datatrove's 4 stages). Catches pairs above ~(1/b)^(1/r) Jaccard on word n-grams."""
+
+    n_grams: int = Field(5, ge=1)
+    num_buckets: int = Field(14, ge=1)
+    hashes_per_bucket: int = Field(8, ge=1)
+    seed: int = 1
+    precision: Literal[32, 64] = 64
+
+
+class DecontaminateStep(StrictModel):
+    """Drop (or tag) documents sharing a word n-gram with benchmark files (txt/jsonl/tsv/csv/parquet)."""
+
+    benchmarks: list[InputGlob] = Field(default_factory=list)
+    text_field: str = Field("text", description="Field/column holding benchmark text (jsonl/csv/parquet).")
+    n: int = Field(8, ge=1, description="Word n-gram length; shorter benchmark items are matched whole.")
+    min_item_words: int = Field(4, ge=1, description="Benchmark items with fewer words are ignored.")
+    mode: Literal["drop", "tag"] = "drop"
+
+
+STEP_TYPES: dict[str, type[StrictModel]] = {
+    "repair": RepairStep,
+    "normalize": NormalizeStep,
+    "langid": LangIdStep,
+    "quality": QualityStep,
+    "pii": PiiStep,
+    "exact_dedup": ExactDedupStep,
+    "near_dedup": NearDedupStep,
+    "decontaminate": DecontaminateStep,
+}
+
+
+def _entry(kind: str) -> type[StrictModel]:
+    model = STEP_TYPES[kind]
+    entry = type(f"{model.__name__}Entry", (StrictModel,), {"__annotations__": {kind: model}, "__module__": __name__})
+    return entry
+
+
+STEP_ENTRIES = {kind: _entry(kind) for kind in STEP_TYPES}
+
+
+def _step_tag(v: Any) -> str | None:
+    if isinstance(v, dict):
+        return next(iter(v)) if len(v) == 1 and next(iter(v)) in STEP_TYPES else None
+    for kind, entry in STEP_ENTRIES.items():
+        if isinstance(v, entry):
+            return kind
+    return None
+
+
+def _steps_before(v: Any) -> Any:
+    if not isinstance(v, list):
+        return v
+    out = []
+    for i, item in enumerate(v):
+        if isinstance(item, str):  # `- exact_dedup` without arguments
+            item = {item: {}}
+        if isinstance(item, dict):
+            if len(item) != 1:
+                raise ValueError(f"steps[{i}] must have exactly one key (one of {', '.join(STEP_TYPES)}), got {list(item)}")
+            (kind, args), = item.items()
+            if kind not in STEP_TYPES:
+                import difflib
+
+                near = difflib.get_close_matches(str(kind), STEP_TYPES, n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                raise ValueError(f"steps[{i}]: unknown step {kind!r}{hint}; known: {', '.join(STEP_TYPES)}")
+            item = {kind: {} if args is None else args}
+        out.append(item)
+    return out
+
+
+RepairEntry = STEP_ENTRIES["repair"]
+NormalizeEntry = STEP_ENTRIES["normalize"]
+LangIdEntry = STEP_ENTRIES["langid"]
+QualityEntry = STEP_ENTRIES["quality"]
+PiiEntry = STEP_ENTRIES["pii"]
+ExactDedupEntry = STEP_ENTRIES["exact_dedup"]
+NearDedupEntry = STEP_ENTRIES["near_dedup"]
+DecontaminateEntry = STEP_ENTRIES["decontaminate"]
+
+StepEntry = Annotated[
+    Annotated[RepairEntry, Tag("repair")]
+    | Annotated[NormalizeEntry, Tag("normalize")]
+    | Annotated[LangIdEntry, Tag("langid")]
+    | Annotated[QualityEntry, Tag("quality")]
+    | Annotated[PiiEntry, Tag("pii")]
+    | Annotated[ExactDedupEntry, Tag("exact_dedup")]
+    | Annotated[NearDedupEntry, Tag("near_dedup")]
+    | Annotated[DecontaminateEntry, Tag("decontaminate")],
+    Discriminator(_step_tag),
+]
+
+
+def step_kind_and_config(entry: StrictModel) -> tuple[str, StrictModel]:
+    """``(kind, step config)`` of one validated step entry. Example: ``('quality', QualityStep(...))``."""
+    kind = _step_tag(entry)
+    return kind, getattr(entry, kind)
+
+
+def default_steps() -> list[dict[str, dict]]:
+    """The shipped default pipeline: every step, in the order jazari recommends."""
+    return [{k: {}} for k in
+            ("repair", "normalize", "langid", "quality", "decontaminate", "exact_dedup", "near_dedup", "pii")]
+
+
+class SlurmOptions(StrictModel):
+    partition: str | None = None
+    time: str = "24:00:00"
+    cpus_per_task: int = 1
+    mem_per_cpu_gb: int = 2
+    qos: str | None = None
+    job_name: str = "jazari_corpus"
+    venv_path: str | None = None
+    sbatch_args: dict[str, str] = Field(default_factory=dict)
+
+
+class RayOptions(StrictModel):
+    cpus_per_task: int = 1
+    mem_per_cpu_gb: int = 2
+
+
+class ExecutorConfig(StrictModel):
+    """Which datatrove executor runs the pipeline. ``local`` runs here; ``slurm``/``ray`` need those clusters."""
+
+    type: Literal["local", "slurm", "ray"] = "local"
+    tasks: int = Field(2, ge=1, description="Shards of the input (datatrove tasks).")
+    workers: int = Field(1, ge=1, description="Tasks run at once (local). 1 runs them in this process.")
+    start_method: Literal["forkserver", "spawn", "fork"] = "forkserver"
+    slurm: SlurmOptions = Field(default_factory=SlurmOptions)
+    ray: RayOptions = Field(default_factory=RayOptions)
+
+
+class OutputConfig(StrictModel):
+    shard_max_mb: int = Field(512, ge=1, description="Parquet shards rotate at about this size.")
+    compression: Literal["snappy", "zstd", "gzip", "none"] = "snappy"
+    write_rejects: bool = Field(True, description="Write every dropped document with its reason to rejects/.")
+
+
+class CorpusConfig(StrictModel):
+    """The corpus stage: sources → ordered steps → per-language parquet shards, rejects, manifest."""
+
+    sources: list[SourceConfig] = Field(min_length=1)
+    steps: Annotated[list[StepEntry], BeforeValidator(_steps_before)] = Field(
+        default_factory=lambda: _steps_before(default_steps()), validate_default=True
+    )
+    heldout_fraction: float = Field(0.05, ge=0, lt=1, description="Deterministic held-out share (hash of id+seed).")
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> CorpusConfig:
+        names = [s.name for s in self.sources]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"source names must be unique, repeated: {sorted(dup)}")
+        kinds = [step_kind_and_config(e)[0] for e in self.steps]
+        for k in ("exact_dedup", "near_dedup"):
+            if kinds.count(k) > 1:
+                raise ValueError(f"step {k!r} appears more than once")
+        return self
+
+    def step_list(self) -> list[tuple[str, StrictModel]]:
+        return [step_kind_and_config(e) for e in self.steps]

@@ -1,0 +1,44 @@
+"""Personal data scrubbing: emails, Moroccan phone numbers, CIN, IBAN/RIB, IP addresses → typed placeholders.
+
+Patterns run in a fixed order (long digit runs first) so that a RIB is never half-eaten by the phone pattern.
+
+Example::
+
+    >>> scrub("3yet l 0612345678 wla +212 6 12 34 56 78")
+    ('3yet l <PHONE> wla <PHONE>', {'PHONE': 2})
+"""
+
+from __future__ import annotations
+
+import re
+
+PLACEHOLDERS = {"EMAIL": "<EMAIL>", "IBAN": "<IBAN>", "IP": "<IP>", "PHONE": "<PHONE>", "CIN": "<CIN>"}
+
+_D = r"[\s.\-]?"  # optional separator between digit groups
+PATTERNS: dict[str, re.Pattern[str]] = {
+    "EMAIL": re.compile(r"\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z]{2,}\b"),
+    # IBAN MA + 2 check digits + 24-digit RIB (spaces allowed every 4), or a bare 24-digit RIB
+    "IBAN": re.compile(r"\bMA\d{2}(?:\s?\d){24}\b|(?<![\d])(?:\d[\s]?){23}\d(?![\d])", re.IGNORECASE),
+    "IP": re.compile(
+        r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"
+        r"|\b(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}\b"
+    ),
+    # +212 / 00212 / 0 followed by 5, 6 or 7 and eight more digits, in groups
+    "PHONE": re.compile(
+        rf"(?<![\w+])(?:(?:\+|00)212{_D}\(?0?\)?{_D}|0)[5-7](?:{_D}\d){{8}}(?!\d)"
+    ),
+    # national identity card: 1-2 Latin letters then 5-6 digits (BK123456, A12345)
+    "CIN": re.compile(r"\b[A-Z]{1,2}\d{5,6}\b"),
+}
+
+
+def scrub(text: str, kinds: tuple[str, ...] = tuple(PATTERNS)) -> tuple[str, dict[str, int]]:
+    """Replace each kind of personal data by its placeholder; return the text and counts per kind."""
+    counts: dict[str, int] = {}
+    for kind in PATTERNS:
+        if kind not in kinds:
+            continue
+        text, n = PATTERNS[kind].subn(PLACEHOLDERS[kind], text)
+        if n:
+            counts[kind] = n
+    return text, counts

@@ -1,0 +1,298 @@
+"""Readers: every source format becomes a stream of datatrove ``Document`` s, bad records included.
+
+A record that cannot be read (malformed JSON, invalid UTF-8, no text field) is not dropped here: it becomes a
+document whose ``metadata["_read_error"]`` names the reason, so the first pipeline step can count it and write it
+to ``rejects/`` with everything else. Nothing disappears silently.
+
+Example::
+
+    docs = list(iter_file(SourceConfig(name="x", paths=["a.jsonl"]), Path("a.jsonl")))
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from jazari_nlp.corpus.config import SourceConfig
+from jazari_nlp.schema import expand_globs
+
+EXT_FORMATS = {
+    ".txt": "txt", ".text": "txt", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
+    ".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".warc": "warc", ".wet": "wet", ".arrow": "arrow",
+}
+_PARAGRAPHS = re.compile(rb"\r?\n[ \t]*\r?\n")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def detect_format(path: Path) -> str:
+    """Format from the extension, compression suffix stripped. Example: ``x.jsonl.zst`` → ``jsonl``."""
+    if path.is_dir():
+        return "arrow"  # a `save_to_disk` folder
+    name = path.name.lower()
+    for comp in (".gz", ".zst", ".zstd"):
+        name = name.removesuffix(comp)
+    if name.endswith(".warc.wet") or name.endswith(".wet"):
+        return "wet"
+    ext = os.path.splitext(name)[1]
+    if ext not in EXT_FORMATS:
+        raise ValueError(f"cannot tell the format of {path} from its extension; set `format:` on the source")
+    return EXT_FORMATS[ext]
+
+
+def open_binary(path: Path) -> io.BufferedIOBase:
+    """Open a file for binary reading, decompressing .gz and .zst transparently."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if name.endswith((".zst", ".zstd")):
+        import zstandard
+
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+    return open(path, "rb")
+
+
+def resolve_source_files(src: SourceConfig) -> tuple[list[Path], list[str]]:
+    """Files (and ``save_to_disk`` folders) of a source, and the patterns that matched nothing."""
+    files, empty = expand_globs(list(src.paths))
+    dirs: list[Path] = []
+    still_empty = []
+    for pat in empty:  # expand_globs keeps files only; a save_to_disk dataset is a folder
+        import glob
+
+        found = [Path(p) for p in sorted(glob.glob(pat)) if os.path.isdir(p)]
+        if found and src.format in ("auto", "arrow"):
+            dirs.extend(found)
+        else:
+            still_empty.append(pat)
+    return sorted(files) + dirs, still_empty
+
+
+def _common_root(paths: list[Path]) -> Path:
+    try:
+        return Path(os.path.commonpath([str(p.parent) for p in paths])) if paths else Path(".")
+    except ValueError:
+        return Path("/")
+
+
+def _decode(raw: bytes, src: SourceConfig) -> tuple[str, str | None]:
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", errors="replace")
+        return text, (None if src.on_invalid_utf8 == "replace" else "invalid_utf8")
+
+
+def _record(text: str, doc_id: str, src: SourceConfig, error: str | None = None) -> dict:
+    meta = {"source": src.name, "license": src.license, "weight": src.weight}
+    if src.language:
+        meta["lang_hint"] = src.language
+    if error:
+        meta["_read_error"] = error
+    return {"text": text, "id": doc_id, "metadata": meta}
+
+
+def _iter_txt(src: SourceConfig, path: Path, prefix: str) -> Iterator[dict]:
+    with open_binary(path) as f:
+        if src.document_per == "line":
+            units: Iterator[bytes] = iter(f)
+        else:
+            data = f.read()
+            units = iter(_PARAGRAPHS.split(data)) if src.document_per == "paragraph" else iter([data])
+        for i, raw in enumerate(units):
+            if not raw.strip():
+                continue  # blank lines separate documents; they are not documents
+            text, err = _decode(raw.rstrip(b"\r\n"), src)
+            yield _record(text, f"{prefix}:{i}", src, err)
+
+
+def _get_text(row: dict, src: SourceConfig) -> str | None:
+    value = row.get(src.text_field)
+    return value if isinstance(value, str) else None
+
+
+def _row_id(row: dict, src: SourceConfig, fallback: str) -> str:
+    if src.id_field and row.get(src.id_field) not in (None, ""):
+        return f"{src.name}:{row[src.id_field]}"
+    return fallback
+
+
+def _iter_jsonl(src: SourceConfig, path: Path, prefix: str) -> Iterator[dict]:
+    import orjson
+
+    with open_binary(path) as f:
+        for i, raw in enumerate(f):
+            if not raw.strip():
+                continue
+            text, err = _decode(raw.rstrip(b"\r\n"), src)
+            if err:
+                yield _record(text, f"{prefix}:{i}", src, err)
+                continue
+            try:
+                row = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                yield _record(text, f"{prefix}:{i}", src, "malformed_json")
+                continue
+            if not isinstance(row, dict):
+                yield _record(text, f"{prefix}:{i}", src, "malformed_json")
+                continue
+            value = _get_text(row, src)
+            doc_id = _row_id(row, src, f"{prefix}:{i}")
+            if value is None:
+                yield _record(text, doc_id, src, "missing_text_field")
+            else:
+                yield _record(value, doc_id, src)
+
+
+def _iter_rows(rows: Iterator[dict], src: SourceConfig, prefix: str) -> Iterator[dict]:
+    import json
+
+    for i, row in enumerate(rows):
+        value = _get_text(row, src)
+        doc_id = _row_id(row, src, f"{prefix}:{i}")
+        if value is None:
+            yield _record(json.dumps(row, ensure_ascii=False, default=str), doc_id, src, "missing_text_field")
+        elif _SURROGATE.search(value):
+            yield _record(value.encode("utf-8", "replace").decode("utf-8"), doc_id, src, "invalid_utf8")
+        else:
+            yield _record(value, doc_id, src)
+
+
+def _parquet_rows(path: Path) -> Iterator[dict]:
+    import pyarrow.parquet as pq
+
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=1000):
+        yield from batch.to_pylist()
+
+
+def _csv_rows(path: Path, delimiter: str) -> Iterator[dict]:
+    csv.field_size_limit(1 << 30)
+    with open_binary(path) as fb:
+        # surrogateescape keeps invalid bytes visible (as lone surrogates) so _iter_rows can reject them
+        f = io.TextIOWrapper(fb, encoding="utf-8", errors="surrogateescape", newline="")
+        yield from csv.DictReader(f, delimiter=delimiter)
+
+
+def _arrow_rows(path: Path) -> Iterator[dict]:
+    import datasets
+
+    ds = datasets.load_from_disk(str(path))
+    splits = [ds[k] for k in sorted(ds)] if isinstance(ds, datasets.DatasetDict) else [ds]
+    for split in splits:
+        yield from split
+
+
+def _warc_records(path: Path) -> Iterator[tuple[dict[str, str], bytes]]:
+    """Minimal WARC/WET record parser (headers, payload); gzip members are handled by open_binary."""
+    with open_binary(path) as f:
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            if not line.startswith(b"WARC/"):
+                continue
+            headers: dict[str, str] = {}
+            for hline in iter(f.readline, b""):
+                if hline in (b"\r\n", b"\n"):
+                    break
+                k, _, v = hline.decode("utf-8", "replace").partition(":")
+                headers[k.strip().lower()] = v.strip()
+            yield headers, f.read(int(headers.get("content-length", "0") or 0))
+
+
+def _iter_warc(src: SourceConfig, path: Path, prefix: str) -> Iterator[dict]:
+    for i, (headers, payload) in enumerate(_warc_records(path)):
+        kind = headers.get("warc-type", "")
+        doc_id = headers.get("warc-record-id", f"{prefix}:{i}").strip("<>")
+        if kind == "conversion":  # WET: already plain text
+            text, err = _decode(payload, src)
+            yield _record(text, doc_id, src, err)
+        elif kind == "response":  # WARC: HTTP response, extract the main text of HTML pages
+            _, _, body = payload.partition(b"\r\n\r\n")
+            html, err = _decode(body, src)
+            if err:
+                yield _record(html, doc_id, src, err)
+                continue
+            import trafilatura
+
+            text = trafilatura.extract(html, favor_precision=True, include_comments=False) or ""
+            yield _record(text, doc_id, src, None if text.strip() else "no_extractable_text")
+
+
+def iter_file(src: SourceConfig, path: Path, prefix: str | None = None) -> Iterator[dict]:
+    """Raw records ``{text, id, metadata}`` of one file of a source (bad records carry ``_read_error``)."""
+    fmt = detect_format(path) if src.format == "auto" else src.format
+    prefix = prefix or f"{src.name}/{path.name}"
+    if fmt == "txt":
+        it = _iter_txt(src, path, prefix)
+    elif fmt == "jsonl":
+        it = _iter_jsonl(src, path, prefix)
+    elif fmt == "parquet":
+        it = _iter_rows(_parquet_rows(path), src, prefix)
+    elif fmt in ("csv", "tsv"):
+        it = _iter_rows(_csv_rows(path, "\t" if fmt == "tsv" else ","), src, prefix)
+    elif fmt == "arrow":
+        it = _iter_rows(_arrow_rows(path), src, prefix)
+    elif fmt in ("warc", "wet"):
+        it = _iter_warc(src, path, prefix)
+    else:
+        raise ValueError(f"format {fmt!r} is not a file format")
+    for n, rec in enumerate(it):
+        if src.limit != -1 and n >= src.limit:
+            break
+        yield rec
+
+
+def iter_hub(src: SourceConfig) -> Iterator[dict]:
+    """Rows of a Hub data set (only called when the experiment sets ``allow_network: true``)."""
+    import datasets
+
+    ds = datasets.load_dataset(src.hub, src.hub_config, split=src.hub_split, streaming=True)
+    rows = _iter_rows(iter(ds), src, f"{src.name}/{src.hub}")
+    for n, rec in enumerate(rows):
+        if src.limit != -1 and n >= src.limit:
+            break
+        yield rec
+
+
+def plan_units(sources: list[SourceConfig], allow_network: bool) -> tuple[list[tuple[int, str]], list[str]]:
+    """The work units ``(source index, path or 'hub:')`` in a stable order, and warnings (globs matching nothing)."""
+    units: list[tuple[int, str]] = []
+    warnings: list[str] = []
+    for si, src in enumerate(sources):
+        files, empty = resolve_source_files(src)
+        for pat in empty:
+            warnings.append(f"source {src.name!r}: {pat!r} matches no file")
+        for f in files:
+            if f.is_file() and f.stat().st_size == 0:
+                warnings.append(f"source {src.name!r}: {f} is empty (0 documents)")
+            units.append((si, str(f)))
+        if src.hub:
+            if allow_network:
+                units.append((si, "hub:"))
+            else:
+                warnings.append(f"source {src.name!r}: Hub data set {src.hub!r} skipped (allow_network is false)")
+    return units, warnings
+
+
+def unit_prefixes(sources: list[SourceConfig], units: list[tuple[int, str]]) -> list[str]:
+    """Readable, unique id prefixes: ``source/relative/path`` (relative to the source's common folder)."""
+    by_source: dict[int, list[Path]] = {}
+    for si, p in units:
+        if p != "hub:":
+            by_source.setdefault(si, []).append(Path(p))
+    roots = {si: _common_root(ps) for si, ps in by_source.items()}
+    out = []
+    for si, p in units:
+        name = sources[si].name
+        if p == "hub:":
+            out.append(f"{name}/{sources[si].hub}")
+        else:
+            rel = os.path.relpath(p, roots[si]) if roots[si] != Path("/") else p.lstrip("/")
+            out.append(f"{name}/{rel}")
+    return out

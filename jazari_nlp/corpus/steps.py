@@ -1,0 +1,428 @@
+"""jazari's corpus steps as datatrove pipeline steps. One class per YAML step; its config model is its arguments.
+
+Every dropping step is a datatrove ``BaseFilter``: ``filter`` returns ``True`` or ``(False, reason)``, datatrove
+counts ``dropped_<reason>`` and the step's ``exclusion_writer`` writes the document to ``rejects/<step>/``.
+Modifying steps (repair, normalize, pii) are filters too, so every step has the same counters.
+
+Example::
+
+    step = QualityFilter("04_quality", QualityStep())
+    kept = list(step.run(iter([Document(text="...", id="1", metadata={"lang": "ary_Arab"})])))
+"""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+import xxhash
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.dedup.exact_dedup import ExactDedupFilter
+from datatrove.pipeline.dedup.minhash import MinhashDedupFilter, MinhashDedupSignature
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.pipeline.writers.jsonl import JsonlWriter
+from datatrove.pipeline.writers.parquet import ParquetWriter
+from datatrove.utils.stats import Stats
+from datatrove.utils.word_tokenizers import WordTokenizer
+
+from jazari_nlp.corpus import _text
+from jazari_nlp.corpus.config import (
+    DecontaminateStep,
+    LangIdStep,
+    NormalizeStep,
+    PiiStep,
+    QualityStep,
+    RepairStep,
+    SourceConfig,
+)
+from jazari_nlp.corpus.filters import quality_reason, shipped_stopwords, split_words, thresholds_for
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
+_SAFE = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+def _rename(step: PipelineStep, name: str) -> None:
+    step.name = name
+    step.stats = Stats(str(step))
+
+
+class JazariFilter(BaseFilter):
+    """A named filter: the name (``03_quality``) labels its counters and its rejects folder."""
+
+    type = "jazari"
+
+    def __init__(self, step_name: str, exclusion_writer=None, batch_size: int = 1):
+        self.name = step_name
+        super().__init__(exclusion_writer, batch_size=batch_size)
+
+
+# ------------------------------------------------------------------------------------------------- reading
+
+
+class SourceReader(PipelineStep):
+    """Reads the work units (file or Hub source) assigned to this task: units[rank::world_size]."""
+
+    type = "jazari"
+    name = "reader"
+
+    def __init__(self, sources: list[SourceConfig], units: list[tuple[int, str]], prefixes: list[str]):
+        super().__init__()
+        self.sources = [s.model_dump(mode="json") for s in sources]
+        self.units = units
+        self.prefixes = prefixes
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        from jazari_nlp.corpus.sources import iter_file, iter_hub
+
+        sources = [SourceConfig.model_validate(s, context={"skip_exists": True}) for s in self.sources]
+        for ui in range(rank, len(self.units), world_size):
+            si, path = self.units[ui]
+            src = sources[si]
+            self.stat_update("input_units")
+            from pathlib import Path
+
+            records = iter_hub(src) if path == "hub:" else iter_file(src, Path(path), self.prefixes[ui])
+            for rec in records:
+                self.stat_update("documents")
+                yield Document(text=rec["text"], id=rec["id"], metadata=rec["metadata"])
+
+
+class ReadCheck(JazariFilter):
+    """Drops the records the reader could not parse, with the reader's reason (malformed_json, invalid_utf8...)."""
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        err = doc.metadata.pop("_read_error", None)
+        return (False, err) if err else True
+
+
+class InterReader(PipelineStep):
+    """Reads back this task's documents from the previous pass (same rank, same order: dedup ids rely on it)."""
+
+    type = "jazari"
+    name = "pass_reader"
+
+    def __init__(self, folder: str):
+        super().__init__()
+        self.folder = folder
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import os
+
+        path = os.path.join(self.folder, f"{rank:05d}.jsonl")
+        if not os.path.exists(path):
+            return
+        with open(path, "rb") as f:
+            for line in f:
+                row = orjson.loads(line)
+                yield Document(text=row.get("text", ""), id=row["id"], metadata=row.get("metadata", {}))
+
+
+def inter_writer(folder: str) -> JsonlWriter:
+    w = JsonlWriter(folder, output_filename="${rank}.jsonl", compression=None)
+    _rename(w, "pass_writer")
+    return w
+
+
+# ------------------------------------------------------------------------------------------------- steps
+
+
+class Repair(JazariFilter):
+    """Rejects oversized and empty documents; fixes mojibake (ftfy, only where it looks broken); drops control chars."""
+
+    def __init__(self, step_name: str, cfg: RepairStep, exclusion_writer=None):
+        super().__init__(step_name, exclusion_writer)
+        self.cfg = cfg
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        if len(doc.text) > self.cfg.max_chars:
+            return False, "too_long"
+        text = doc.text
+        if self.cfg.fix_mojibake:
+            import ftfy
+            from ftfy.badness import is_bad
+
+            if is_bad(text[:20000]):
+                fixed = ftfy.fix_text(text, normalization="NFC")
+                if fixed != text:
+                    self.stat_update("mojibake_fixed")
+                    text = fixed
+        if _CONTROL.search(text):
+            text = _CONTROL.sub("", text)
+            self.stat_update("control_chars_removed")
+        doc.text = text
+        if len(text.strip()) < self.cfg.min_chars:
+            return False, "empty"
+        return True
+
+
+class Normalize(JazariFilter):
+    """Applies a jazari normalization profile; a document that normalizes to nothing is `empty_after_normalize`."""
+
+    def __init__(self, step_name: str, cfg: NormalizeStep, exclusion_writer=None):
+        super().__init__(step_name, exclusion_writer)
+        self.cfg = cfg
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        doc.text = _text.normalize(doc.text, self.cfg.profile)
+        return True if doc.text.strip() else (False, "empty_after_normalize")
+
+
+class LangId(JazariFilter):
+    """Tags lang / lang_score / script; drops languages not kept and scores under the language's threshold."""
+
+    def __init__(self, step_name: str, cfg: LangIdStep, exclusion_writer=None):
+        super().__init__(step_name, exclusion_writer, batch_size=64)
+        self.cfg = cfg
+        self._model = None
+
+    def _predict(self, texts: list[str]) -> list[tuple[str, float]]:
+        if self._model is None:
+            self._model = _text.load_identifier(self.cfg.identifier)
+        if hasattr(self._model, "predict_batch"):
+            preds = self._model.predict_batch(texts)
+            preds = [p[0] if isinstance(p, list) else p for p in preds]
+        else:
+            preds = [self._model.predict(t, top_k=1)[0] for t in texts]
+        return [(str(p.label), float(p.score)) for p in preds]
+
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        todo = [d for d in batch if not (self.cfg.use_hint and d.metadata.get("lang_hint"))]
+        texts = [d.text[: self.cfg.max_chars] for d in todo]
+        preds = dict(zip(map(id, todo), self._predict(texts), strict=True)) if todo else {}
+        out: list[bool | tuple[bool, str]] = []
+        for d in batch:
+            label, score = preds.get(id(d)) or (d.metadata["lang_hint"], 1.0)
+            lang = _SAFE.sub("_", _text.canonical_code(label)) or "und"
+            d.metadata["lang"], d.metadata["lang_score"] = lang, round(score, 4)
+            d.metadata["script"] = _text.dominant_script(d.text[:5000])
+            self.stat_update(f"lang_{lang}")
+            if self.cfg.keep is not None and lang not in self.cfg.keep:
+                out.append((False, "lang_not_kept"))
+            elif score < self.cfg.thresholds.get(lang, self.cfg.min_score):
+                out.append((False, "lang_low_score"))
+            else:
+                out.append(True)
+        return out
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        return self.filter_batch([doc])[0]
+
+
+class QualityFilter(JazariFilter):
+    """Gopher/FineWeb heuristics with the thresholds and stopwords of the document's language."""
+
+    def __init__(self, step_name: str, cfg: QualityStep, exclusion_writer=None):
+        super().__init__(step_name, exclusion_writer)
+        self.cfg = cfg
+        self._cache: dict = {}
+
+    def _for(self, lang: str | None):
+        if lang not in self._cache:
+            t = thresholds_for(lang, self.cfg.defaults, self.cfg.per_language, self.cfg.use_shipped_table)
+            custom = self.cfg.stopwords.get(lang or "")
+            words = frozenset(w.lower() for w in custom) if custom is not None else shipped_stopwords(lang or "")
+            self._cache[lang] = (t, words or None)
+        return self._cache[lang]
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        lang = doc.metadata.get("lang") or doc.metadata.get("lang_hint")
+        t, stopwords = self._for(lang)
+        if stopwords is None and t.min_stop_words:
+            self.stat_update("stopword_check_skipped_no_list")
+        reason = quality_reason(doc.text, t, stopwords)
+        return (False, reason) if reason else True
+
+
+class Pii(JazariFilter):
+    """Replaces personal data by typed placeholders; counts per type (`pii_EMAIL`...). Never drops."""
+
+    def __init__(self, step_name: str, cfg: PiiStep, exclusion_writer=None):
+        super().__init__(step_name, exclusion_writer)
+        self.kinds = tuple(k for k in ("EMAIL", "IBAN", "IP", "PHONE", "CIN") if getattr(cfg, k.lower()))
+
+    def filter(self, doc: Document) -> bool:
+        from jazari_nlp.corpus.pii import scrub
+
+        doc.text, counts = scrub(doc.text, self.kinds)
+        for kind, n in counts.items():
+            self.stat_update(f"pii_{kind}", value=n)
+        if counts:
+            doc.metadata["pii_replaced"] = sum(counts.values())
+            self.stat_update("documents_with_pii")
+        return True
+
+
+class Decontaminate(JazariFilter):
+    """Drops (or tags ``contaminated``) documents that share an n-gram with the benchmark files."""
+
+    def __init__(self, step_name: str, cfg: DecontaminateStep, exclusion_writer=None):
+        super().__init__(step_name, exclusion_writer)
+        self.cfg = cfg
+        self._index = None
+
+    def _idx(self):
+        if self._index is None:
+            from pathlib import Path
+
+            from jazari_nlp.corpus.decontam import build_index, read_benchmark_texts
+            from jazari_nlp.schema import expand_globs
+
+            files, _ = expand_globs(list(self.cfg.benchmarks))
+            texts = [t for f in files for t in read_benchmark_texts(Path(f), self.cfg.text_field)]
+            self._index = build_index(texts, self.cfg.n, self.cfg.min_item_words)
+        return self._index
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        from jazari_nlp.corpus.decontam import contaminated
+
+        if not self.cfg.benchmarks or not contaminated(doc.text, self._idx()):
+            return True
+        if self.cfg.mode == "tag":
+            doc.metadata["contaminated"] = True
+            self.stat_update("contaminated_tagged")
+            return True
+        return False, "contaminated"
+
+
+# ------------------------------------------------------------------------------------------------- dedup
+
+
+def key_match(doc: Document) -> str:
+    return _text.normalize(doc.text, "match")
+
+
+def key_train(doc: Document) -> str:
+    return _text.normalize(doc.text, "train")
+
+
+def key_raw(doc: Document) -> str:
+    return doc.text
+
+
+DEDUP_KEYS = {"match": key_match, "train": key_train, "raw": key_raw}
+
+
+class ExactDuplicateFilter(ExactDedupFilter):
+    """datatrove's exact-dedup stage 3 under a jazari step name (drops are `exact_duplicate`)."""
+
+    def __init__(self, step_name: str, **kwargs):
+        super().__init__(**kwargs)
+        _rename(self, step_name)
+
+
+class NearDuplicateFilter(MinhashDedupFilter):
+    """datatrove's MinHash stage 4 under a jazari step name (drops are `near_duplicate`)."""
+
+    def __init__(self, step_name: str, **kwargs):
+        super().__init__(**kwargs)
+        _rename(self, step_name)
+
+
+class WhitespaceWords(WordTokenizer):
+    """Script-agnostic word split; datatrove's tokenizers for ar/ber codes need spaCy."""
+
+    def word_tokenize(self, text: str) -> list[str]:
+        return text.split()
+
+    def sent_tokenize(self, text: str) -> list[str]:
+        return [s for s in text.split("\n") if s.strip()]
+
+    def span_tokenize(self, text: str) -> list[tuple[int, int]]:
+        return [m.span() for m in re.finditer(r"[^\n]+", text)]
+
+
+class JazariMinhashSignature(MinhashDedupSignature):
+    """MinHash stage 1 on word n-grams of the ``match`` profile (script-agnostic, no spaCy/NLTK)."""
+
+    def __init__(self, output_folder, config):
+        super().__init__(output_folder, config=config, language=WhitespaceWords())
+
+    def get_shingles(self, text: str):
+        import numpy as np
+
+        words = _text.normalize(text, "match").split()
+        n = self.config.n_grams
+        grams = [" ".join(words[i : i + n]) for i in range(max(len(words) - n + 1, 1 if words else 0))]
+        return np.fromiter((self._hash_func(g) for g in grams), dtype=np.uint64).reshape((-1, 1))
+
+
+# ------------------------------------------------------------------------------------------------- writers
+
+
+def heldout(doc_id: str, seed: int, fraction: float) -> bool:
+    """Deterministic split: hash of seed and id, below ``fraction`` → held out. Example: ``heldout('a', 0, 0.5)``."""
+    return xxhash.xxh64_intdigest(f"{seed}:{doc_id}") / 2**64 < fraction
+
+
+ROW_FIELDS = ("id", "lang", "lang_score", "script", "source", "license", "weight", "lang_hint", "pii_replaced",
+              "contaminated", "duplicate_count", "words", "chars")
+
+
+def _row(doc: Document) -> dict:
+    m = doc.metadata
+    return {
+        "text": doc.text,
+        "id": doc.id,
+        "lang": m.get("lang") or m.get("lang_hint") or "und",
+        "lang_score": float(m.get("lang_score", 0.0)),
+        "script": m.get("script") or _text.dominant_script(doc.text[:5000]),
+        "source": m.get("source", ""),
+        "license": m.get("license", "unknown"),
+        "weight": float(m.get("weight", 1.0)),
+        "lang_hint": m.get("lang_hint"),
+        "pii_replaced": int(m.get("pii_replaced", 0)),
+        "contaminated": bool(m.get("contaminated", False)),
+        "duplicate_count": int(m.get("duplicate_count", 0)),
+        "words": len([w for w in split_words(doc.text) if w]),
+        "chars": len(doc.text),
+    }
+
+
+def parquet_schema():
+    import pyarrow as pa
+
+    return pa.schema([
+        ("text", pa.string()), ("id", pa.string()), ("lang", pa.string()), ("lang_score", pa.float64()),
+        ("script", pa.string()), ("source", pa.string()), ("license", pa.string()), ("weight", pa.float64()),
+        ("lang_hint", pa.string()), ("pii_replaced", pa.int64()), ("contaminated", pa.bool_()),
+        ("duplicate_count", pa.int64()), ("words", pa.int64()), ("chars", pa.int64()),
+    ])
+
+
+class CorpusWriter(ParquetWriter):
+    """Writes kept documents to ``{train|heldout}/<lang>/<rank>.parquet`` (rotating at ``max_file_size``)."""
+
+    def __init__(self, output_folder: str, *, seed: int, heldout_fraction: float, max_file_size: int,
+                 compression: str | None):
+        super().__init__(output_folder, output_filename="${split}/${lang}/${rank}.parquet",
+                         compression=compression, max_file_size=max_file_size, schema=parquet_schema(),
+                         use_content_defined_chunking=False)
+        _rename(self, "writer")
+        self.seed, self.heldout_fraction = seed, heldout_fraction
+
+    def _default_adapter(self, document: Document) -> dict:
+        return _row(document)
+
+    def write(self, document: Document, rank: int = 0, **kwargs):
+        m = document.metadata
+        m["lang"] = _SAFE.sub("_", m.get("lang") or m.get("lang_hint") or "und")
+        split = "heldout" if heldout(document.id, self.seed, self.heldout_fraction) else "train"
+        self.stat_update(f"{split}_docs")
+        self.stat_update(f"{split}_bytes", value=len(document.text.encode("utf-8", "replace")))
+        super().write(document, rank, split=split)
+
+
+class RejectWriter(JsonlWriter):
+    """Writes dropped documents with their reason to ``rejects/<step>/<rank>.jsonl.gz``."""
+
+    def __init__(self, rejects_folder: str, step_name: str, default_reason: str | None = None):
+        super().__init__(rejects_folder, output_filename=f"{step_name}/${{rank}}.jsonl.gz", compression="gzip")
+        self.step_name, self.default_reason = step_name, default_reason
+
+    def _default_adapter(self, document: Document) -> dict:
+        m = dict(document.metadata)
+        reason = m.pop("filter_reason", None) or self.default_reason or "unknown"
+        return {"id": document.id, "reason": reason, "step": self.step_name, "source": m.pop("source", None),
+                "license": m.pop("license", None), "lang": m.pop("lang", None), "text": document.text,
+                "metadata": m}

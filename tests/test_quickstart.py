@@ -1,0 +1,58 @@
+"""The shipped quickstart, shortened: bundled samples → corpus → tokenizer → tiny Llama → per-language eval."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from jazari_nlp.config import load_config
+from jazari_nlp.pipeline import run_experiment
+
+REPO = Path(__file__).resolve().parents[1]
+QUICKSTART = REPO / "configs" / "quickstart.yaml"
+LANGS = {"ary_Arab", "ary_Latn", "arb_Arab", "zgh_Tfng", "tzm_Latn", "fra_Latn"}
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("qs") / "run"
+    overrides = [f"run_dir={run_dir}", "train.max_steps=8", "train.save_steps=4", "tokenizer.vocab_size=800"]
+    return run_experiment(QUICKSTART, overrides=overrides, progress=False)
+
+
+def test_quickstart_config_is_valid_and_has_all_four_stages():
+    cfg = load_config(QUICKSTART)
+    assert cfg.stages() == ["corpus", "tokenizer", "train", "eval"]
+    assert not cfg.allow_network
+
+
+def test_corpus_stage_accounts_for_every_sample_line(short_run):
+    lines = sum(
+        1 for f in (REPO / "jazari_nlp" / "data" / "samples").glob("*.txt") for ln in f.read_text().splitlines()
+        if ln.strip()
+    )
+    manifest = json.loads((short_run.run_dir / "corpus" / "manifest.json").read_text())
+    assert manifest["documents_read"] == lines
+    assert manifest["documents_kept"] + sum(manifest["rejected"].values()) == lines
+    summary = short_run.stages[0].summary
+    assert summary["train_docs"] + summary["heldout_docs"] == manifest["documents_kept"]
+
+
+def test_parquet_shards_load_with_datasets(short_run):
+    from datasets import load_dataset
+
+    from jazari_nlp.corpus import corpus_files
+
+    files = [str(p) for p in corpus_files(short_run.run_dir / "corpus", "heldout")]
+    ds = load_dataset("parquet", data_files=files, split="train")
+    assert {"text", "id", "lang", "lang_score", "script", "source", "license"} <= set(ds.column_names)
+    assert set(ds["lang"]) == LANGS
+    tifinagh = [t for t, lang in zip(ds["text"], ds["lang"], strict=True) if lang == "zgh_Tfng"]
+    assert tifinagh and all(any("\u2d30" <= ch <= "\u2d7f" for ch in t) for t in tifinagh)
+
+
+def test_eval_reports_every_language(short_run):
+    results = json.loads((short_run.run_dir / "eval" / "results.json").read_text())
+    assert LANGS | {"all"} == set(results["metrics"])
+    for metrics in results["metrics"].values():
+        assert metrics["bits_per_byte"] > 0 and metrics["perplexity"] > 1
