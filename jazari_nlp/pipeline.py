@@ -68,6 +68,13 @@ def _files_or_fail(patterns: list[str], what: str) -> list[Path]:
     return files
 
 
+def _inputs(section: Any, name: str, run: RunDir, split: str) -> tuple[list[Path], str]:
+    """A stage's input files and text field: its own ``files`` if set, else the corpus stage's ``split``."""
+    if section.files:
+        return _files_or_fail(section.files, f"{name}.files"), section.text_field
+    return _corpus_split(run, split), "text"
+
+
 def _corpus_split(run: RunDir, split: str) -> list[Path]:
     from jazari_nlp.corpus import corpus_files
 
@@ -93,10 +100,7 @@ def stage_tokenizer(cfg: ExperimentConfig, run: RunDir, out: Path, progress: boo
     from jazari_nlp.tokenization.train import fertility, train_tokenizer
 
     tcfg = cfg.tokenizer
-    if tcfg.files:
-        files, field_name = _files_or_fail(tcfg.files, "tokenizer.files"), tcfg.text_field
-    else:
-        files, field_name = _corpus_split(run, "train"), "text"
+    files, field_name = _inputs(tcfg, "tokenizer", run, "train")
     tok = train_tokenizer(tcfg, iter_texts(files, field_name, tcfg.max_documents), out, progress=progress)
     sample = list(iter_texts(files, field_name, limit=2000))
     return {"vocab_size": len(tok), "documents": tok.init_kwargs.get("n_training_documents"),
@@ -108,10 +112,7 @@ def stage_train(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -
     from jazari_nlp.training.lm import train_causal_lm
 
     tcfg = cfg.train
-    if tcfg.files:
-        files, field_name = _files_or_fail(tcfg.files, "train.files"), tcfg.text_field
-    else:
-        files, field_name = _corpus_split(run, "train"), "text"
+    files, field_name = _inputs(tcfg, "train", run, "train")
     tokenizer_dir = run.stage_dir("tokenizer") if cfg.tokenizer is not None else cfg.model.path
     texts = iter_texts(files, field_name, tcfg.max_train_documents)
     return train_causal_lm(
@@ -124,10 +125,8 @@ def stage_eval(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) ->
 
     model_dir = run.stage_dir("train") if cfg.train is not None else cfg.model.path
     ecfg = cfg.eval
-    if ecfg.files:
-        files, field_name, lang_column = _files_or_fail(ecfg.files, "eval.files"), ecfg.text_field, None
-    else:
-        files, field_name, lang_column = _corpus_split(run, "heldout"), "text", "lang"
+    files, field_name = _inputs(ecfg, "eval", run, "heldout")
+    lang_column = None if ecfg.files else "lang"  # the corpus shards carry each document's language
     block = ecfg.block_size or (cfg.train.block_size if cfg.train else 512)
     results = evaluate_perplexity(
         model_dir, files, out, text_field=field_name, lang_column=lang_column if ecfg.per_language else None,
