@@ -9,7 +9,10 @@ import typer
 
 from jazari_nlp.cli.common import CONFIG_ARG_HELP, SET_HELP, console, guarded
 
-app = typer.Typer(help="Check, print and describe experiment configs.", no_args_is_help=True)
+app = typer.Typer(
+    help="Check, print and describe experiment configs.\n\nExample: jazari config validate configs/quickstart.yaml",
+    no_args_is_help=True,
+)
 
 
 @app.command()

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="Build, describe and count national corpora.", no_args_is_help=True)
+app = typer.Typer(
+    help="Build, describe and count national corpora.\n\nExample: jazari corpus build --input 'data/*.jsonl' --output out/corpus",
+    no_args_is_help=True,
+)
 
 
 @app.command("build")

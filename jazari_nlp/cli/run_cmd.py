@@ -11,7 +11,9 @@ from jazari_nlp.cli.common import CONFIG_ARG_HELP, SET_HELP, console, guarded, m
 
 FORCE_HELP = "Redo this stage (and the later ones) even if complete: corpus, tokenizer, train or eval. Repeatable."
 
-tokenizer_app = typer.Typer(help="Tokenizer training.", no_args_is_help=True)
+tokenizer_app = typer.Typer(
+    help="Tokenizer training.\n\nExample: jazari tokenizer train configs/quickstart.yaml", no_args_is_help=True
+)
 
 
 def _run(config: Path, set_: list[str], stages: list[str] | None, force: list[str], quiet: bool) -> None:
