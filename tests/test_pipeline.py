@@ -142,3 +142,36 @@ def test_stage_without_its_section_is_a_clear_error(tmp_path, texts_file):
     cfg.write_text(f'name: t\ntokenizer: {{vocab_size: 300, files: ["{texts_file}"]}}\n')
     res = runner.invoke(app, ["train", str(cfg)])
     assert res.exit_code == 2 and "has no `train` section" in res.output
+
+
+class Crash(RuntimeError):
+    pass
+
+
+def test_killed_training_resumes_from_its_last_checkpoint(tmp_path, texts_file, monkeypatch):
+    from transformers import Trainer
+
+    cfg = make_config(tmp_path, texts_file, name="resume", steps=8)
+    original = Trainer.training_step
+
+    def crash_at_step_6(self, *args, **kwargs):
+        if self.state.global_step == 6:
+            raise Crash("simulated kill")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "training_step", crash_at_step_6)
+    with pytest.raises(Crash):
+        run_experiment(cfg, progress=False)
+    run_dir = tmp_path / "runs" / "resume"
+    assert not (run_dir / "model" / "_SUCCESS.json").exists()
+    assert (run_dir / "model" / "checkpoints" / "checkpoint-5").is_dir()  # save_steps=5
+
+    monkeypatch.setattr(Trainer, "training_step", original)
+    resumed = run_experiment(cfg, progress=False)
+    train = next(r for r in resumed.stages if r.stage == "train")
+    assert train.status == "ran" and train.summary["resumed_from"] == "checkpoint-5"
+    assert train.summary["steps"] == 8
+    # the resumed run ends where an uninterrupted one does
+    clean = run_experiment(make_config(tmp_path, texts_file, name="clean", steps=8), progress=False)
+    clean_train = next(r for r in clean.stages if r.stage == "train")
+    assert train.summary["final_loss"] == pytest.approx(clean_train.summary["final_loss"], abs=1e-3)
