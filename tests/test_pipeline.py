@@ -175,3 +175,42 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path, texts_file, 
     clean = run_experiment(make_config(tmp_path, texts_file, name="clean", steps=8), progress=False)
     clean_train = next(r for r in clean.stages if r.stage == "train")
     assert train.summary["final_loss"] == pytest.approx(clean_train.summary["final_loss"], abs=1e-3)
+
+
+def test_local_checkpoint_can_be_evaluated_and_fine_tuned(finished_run, tmp_path, texts_file):
+    model_dir = finished_run[1].run_dir / "model"
+    eval_only = tmp_path / "eval_only.yaml"
+    eval_only.write_text(
+        f'name: ev\noutput_dir: runs\nmodel: {{path: "{model_dir}"}}\neval: {{files: ["{texts_file}"], max_documents: 60}}\n'
+    )
+    res = run_experiment(eval_only, progress=False)
+    assert [r.stage for r in res.stages] == ["eval"]
+    # the same model on the same documents scores the same as in the run that trained it
+    assert res.stages[0].summary["perplexity"] == pytest.approx(finished_run[1].stages[2].summary["perplexity"])
+
+    finetune = tmp_path / "finetune.yaml"
+    finetune.write_text(
+        f'name: ft\noutput_dir: runs\nmodel: {{path: "{model_dir}"}}\n'
+        f'train: {{files: ["{texts_file}"], max_steps: 3, block_size: 32, learning_rate: 0.001}}\n'
+    )
+    res = run_experiment(finetune, progress=False)
+    assert res.stages[0].summary["steps"] == 3
+    assert (res.run_dir / "model" / "model.safetensors").is_file()
+    assert (res.run_dir / "model" / "tokenizer.json").is_file()  # the checkpoint's own tokenizer travels with it
+
+
+def test_network_policy_sets_and_lifts_the_offline_switches(monkeypatch):
+    import os
+
+    from jazari_nlp import offline
+
+    for key in offline.OFFLINE_VARS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(offline, "_set_by_us", set())
+    offline.apply_network_policy(False)
+    assert all(os.environ[k] == "1" for k in offline.OFFLINE_VARS)
+    offline.apply_network_policy(True)
+    assert not any(k in os.environ for k in offline.OFFLINE_VARS)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a user's own setting is never lifted
+    offline.apply_network_policy(True)
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
