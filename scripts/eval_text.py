@@ -51,6 +51,27 @@ def lid(config: Path, model: Path | None) -> None:
             show(name, pairs, matrix="sib200" in name)
             pooled.extend(pairs)
     show("all dev splits pooled", pooled, matrix=True)
+    targets(cfg, ident)
+
+
+def targets(cfg, ident) -> None:
+    """The issue's targets, each the way it is stated."""
+    sib = [src for src in cfg.sources if src.split == "dev" and "sib200" in src.files[0]]
+    flores = [(g, ident.predict(t)[0].label) for src in sib for g, t in iter_examples(src, "dev")]
+    six = [(g, p) for g, p in flores if g in TARGET6]
+    tweets = [src for src in cfg.sources if src.split == "dev" and "afrisenti/ary" in src.files[0]]
+    tw = [(g, ident.predict(t)[0].label) for src in tweets for g, t in iter_examples(src, "dev")]
+    arabic = [(g, p) for g, p in flores if g in ("ary_Arab", "arb_Arab", "ar_other")]
+    print("\n## issue targets (FLORES dev)")
+    print(f"6-way: macro-F1 over {TARGET6}, only those six languages' dev sentences "
+          f"({len(six)} texts): {macro_f1(six, TARGET6):.3f}   (target >= 0.95)")
+    print(f"pooled: same macro-F1 with all 16 varieties' dev sentences as negatives ({len(flores)} texts): "
+          f"{macro_f1(flores, TARGET6):.3f}")
+    print(f"ary_Arab F1 with the other Arabic varieties as negatives (ary+arb+7 others, {len(arabic)} texts): "
+          f"{prf(arabic)['ary_Arab']['f1']:.3f}   (target >= 0.95)")
+    if tw:
+        print(f"Arabizi (ary_Latn) recall on AfriSenti dev tweets: {prf(tw).get('ary_Latn', {'recall': 0})['recall']:.3f}"
+              "   (target >= 0.90)")
 
 
 def translit_cer(shared: Path) -> None:

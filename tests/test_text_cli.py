@@ -73,6 +73,22 @@ def test_langid_train_tsv(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["labels"] == {"ary_Latn": 30, "eng_Latn": 30} and out.exists()
+    assert report["lr"] == 0.05  # trained at the asked rate: no NaN, no retry
+
+
+def test_langid_train_twice_in_one_process_is_identical(tmp_path):
+    """fastText leaves 90% of a small input matrix uninitialized with thread=1; in a process that already
+    worked, that memory is garbage and training hit "Encountered NaN" at random. Fits now run in a child
+    whose allocator hands out zeroed pages: repeated fits succeed and give the same bytes."""
+    from jazari_nlp.text.langid_train import FastTextParams, train_fasttext
+
+    examples = [("ary_Latn", f"wach nta mzyan bzaf {i} daba") for i in range(30)] + [
+        ("eng_Latn", f"the cat is on the table {i}") for i in range(30)]
+    params = FastTextParams(dim=8, epoch=5, lr=0.05, bucket=2000, quantize=False)
+    outs = [tmp_path / f"m{i}.bin" for i in range(3)]
+    reports = [train_fasttext(examples, out, params) for out in outs]
+    assert [r["lr"] for r in reports] == [0.05, 0.05, 0.05]
+    assert outs[0].read_bytes() == outs[1].read_bytes() == outs[2].read_bytes()
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason=f"shared data not found at {SHARED}")
@@ -86,7 +102,11 @@ def test_dev_split_floors():
     ident = load_identifier()
     sib = next(s for s in cfg.sources if s.split == "dev" and "sib200" in s.files[0])
     pairs = [(g, ident.predict(t)[0].label) for g, t in iter_examples(sib, "dev")]
-    assert macro_f1(pairs, ["ary_Arab", "arb_Arab", "zgh_Tfng", "kab_Latn", "fra_Latn", "eng_Latn"]) >= 0.85
+    six = ["ary_Arab", "arb_Arab", "zgh_Tfng", "kab_Latn", "fra_Latn", "eng_Latn"]
+    assert macro_f1(pairs, six) >= 0.85  # pooled: all 16 varieties as negatives (measured 0.878)
+    assert macro_f1([(g, p) for g, p in pairs if g in six], six) >= 0.90  # 6-way view (measured 0.935)
+    arabic = [(g, p) for g, p in pairs if g in ("ary_Arab", "arb_Arab", "ar_other")]
+    assert prf(arabic)["ary_Arab"]["f1"] >= 0.78  # measured 0.832
     tweets = next(s for s in cfg.sources if s.split == "dev" and "afrisenti/ary" in s.files[0])
     tpairs = [(g, ident.predict(t)[0].label) for g, t in iter_examples(tweets, "dev")]
-    assert prf(tpairs)["ary_Latn"]["recall"] >= 0.85
+    assert prf(tpairs)["ary_Latn"]["recall"] >= 0.88  # measured 0.925

@@ -108,9 +108,18 @@ def test_external_label_map(tmp_path):
         LangIdConfig(backend="fasttext", model_path=tmp_path / "missing.bin")
 
 
+def test_predict_batch_equals_predict():
+    ident = load_identifier()
+    texts = [text for text, _ in EXAMPLES] + ["", "😀", "a\ud800b", "Привет мир", "واش " * 3000, "ok http://x.ma #tag"]
+    assert ident.predict_batch(texts) == [ident.predict(t)[0] for t in texts]
+    assert ident.predict_batch(texts, top_k=3) == [ident.predict(t, 3) for t in texts]
+    assert ident.predict_batch([]) == []
+
+
 def test_prepare_keeps_arabizi_digits():
     assert prepare("Wach  nta mezyaaaan?! https://x.ma @user") == "wach nta mezyaan ? !"
     assert prepare("3la 7sab 9alb") == "3la 7sab 9alb"
+    assert prepare("  واش،نتا__مزيان؟؟ ⴰⵣⵓⵍ!\n\tHTTP://X.MA ok") == "واش ، نتا _ _ مزيان ؟ ؟ ⴰⵣⵓⵍ ! ok"
 
 
 def test_tag_words_and_code_switching():

@@ -119,3 +119,26 @@ def test_darija_letters_kept_in_train(text):
 def test_surrogates_dropped(text):
     out = normalize(text)
     assert not any(0xD800 <= ord(c) <= 0xDFFF for c in out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" \t\n\r\x0b\x0c\u00a0\u2003\u3000ab")), max_size=30))
+def test_whitespace_fast_paths_match_plain_regexes(text):
+    """The sped-up whitespace rules (a lone " " is left alone) give what ``[^\\S\\n]+`` / ``\\s+`` gave."""
+    import re
+
+    from jazari_nlp.text.normalize import _ANY_SPACE, _HSPACE
+
+    assert _HSPACE.sub(" ", text) == re.sub(r"[^\S\n]+", " ", text)
+    assert _ANY_SPACE.sub(" ", text) == re.sub(r"\s+", " ", text)
+
+
+def test_translate_gates_cover_every_table_row():
+    """A table is skipped when its gate finds nothing, so every row must be in the gate."""
+    from jazari_nlp.text.normalize import _CONTROL, _CONTROL_GATE, _table, _table_gate
+
+    assert all(_CONTROL_GATE.search(chr(c)) for c in _CONTROL)
+    names = ("bidi_controls", "zero_width", "tatweel", "arabic_lookalikes", "darija_g", "arabic_diacritics",
+             "digits", "arabic_match")
+    assert all(_table_gate(*names).search(chr(c)) for c in _table(*names))
+    assert not _table_gate(*names).search("salam سلام ⴰⵣⵓⵍ")

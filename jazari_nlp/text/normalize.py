@@ -48,20 +48,39 @@ def _table(*names: str) -> dict[int, str]:
     return merged
 
 
+def _char_class(table: dict[int, str | None]) -> re.Pattern:
+    """A regex matching any key of a translate table (escaped, one character class)."""
+    return re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(table)) + "]")
+
+
+@cache
+def _table_gate(*names: str) -> re.Pattern:
+    return _char_class(_table(*names))
+
+
+def _translate(text: str, table: dict, gate: re.Pattern) -> str:
+    """``text.translate(table)``, skipped when no character of the table occurs: ``str.translate`` on
+    non-ASCII text does a dict lookup per character (~12 MB/s), a character-class search runs ~10x faster
+    and most text has nothing to change."""
+    return text.translate(table) if gate.search(text) else text
+
+
 # C0/C1 controls except tab and newline; lone surrogates; noncharacters U+FFFE/U+FFFF.
 _CONTROL = {c: None for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0),
                               0xFFFE, 0xFFFF)}
 _CONTROL[0x0D] = "\n"  # CR / CRLF -> LF (CRLF becomes "\n\n", squeezed later)
 _CONTROL[0x2028] = "\n"  # LINE SEPARATOR
 _CONTROL[0x2029] = "\n"  # PARAGRAPH SEPARATOR
+_CONTROL_GATE = _char_class(_CONTROL)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ZWJ = "\u200d"
 _TFNG = "\u2d30-\u2d7f"
 _ZWJ_OUTSIDE_TIFINAGH = re.compile(f"(?<![{_TFNG}]){_ZWJ}+|{_ZWJ}+(?![{_TFNG}])")
-_HSPACE = re.compile(r"[^\S\n]+")
+# Runs of horizontal space other than a lone " " (replacing every lone space by itself costs time).
+_HSPACE = re.compile(r"(?: [^\S\n]|[^\S\n ])[^\S\n]*")
 _LINE_EDGES = re.compile(r" ?\n ?")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_ANY_SPACE = re.compile(r"\s+")
+_ANY_SPACE = re.compile(r"(?: \s|[^\S ])\s*")  # runs of whitespace other than a lone " "
 # A word holding a Greek ε/γ/Γ and at least one Latin letter (ASCII or the Amazigh/IPA additions).
 _LATIN_CHARS = "A-Za-z\u00c0-\u024f\u0250-\u02af\u1e00-\u1eff"
 _GREEK_IN_LATIN = re.compile(f"[^\\s]*[{_LATIN_CHARS}][^\\s]*")
@@ -153,7 +172,7 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
 
     if _SURROGATE.search(text):
         text = _SURROGATE.sub("", text)
-    text = text.translate(_CONTROL)
+    text = _translate(text, _CONTROL, _CONTROL_GATE)
     if repair:
         text = repair_mojibake(text)
     if not unicodedata.is_normalized("NFC", text):
@@ -167,7 +186,7 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
         names.append("digits")
     if match:
         names.append("arabic_match")
-    text = text.translate(_table(*names))
+    text = _translate(text, _table(*names), _table_gate(*names))
     if _ZWJ in text:
         text = _ZWJ_OUTSIDE_TIFINAGH.sub("", text)
     if "\u03b5" in text or "\u03b3" in text or "\u0393" in text:
@@ -177,8 +196,10 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
     if newlines == "space":
         return _ANY_SPACE.sub(" ", text).strip()
     text = _HSPACE.sub(" ", text)
-    text = _LINE_EDGES.sub("\n", text)
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    if "\n" in text:
+        text = _LINE_EDGES.sub("\n", text)
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()
 
 
 def _match_fold(text: str) -> str:
