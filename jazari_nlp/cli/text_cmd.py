@@ -18,20 +18,31 @@ langid_app = typer.Typer(help="Identify languages, or train the identifier.\n\nE
                          no_args_is_help=True)
 
 
-def _records(files: list[Path] | None, field: str) -> Iterator[tuple[dict | None, str]]:
-    """``(record, text)`` for each line of the inputs (record is the parsed JSONL object, else None)."""
+def _records(files: list[Path] | None, field: str) -> Iterator[tuple[dict | None, str | None]]:
+    """``(record, text)`` for each line of the inputs (record is the parsed JSONL object, else None).
+
+    A line that cannot be used (malformed JSON, not an object, no ``field``) comes back as
+    ``({"error": reason, "source": path, "line": n}, None)``: the commands write it out as it is, so every input
+    line has exactly one output line and nothing is dropped silently.
+    """
     streams = [(p, p.open(encoding="utf-8", errors="replace")) for p in files] if files else [(None, sys.stdin)]
     for path, fh in streams:
         jsonl = path is not None and path.suffix in (".jsonl", ".json")
-        for line in fh:
+        for n, line in enumerate(fh, 1):
             line = line.rstrip("\n")
             if jsonl or (path is None and field != "text" and line.startswith("{")):
+                where = {"source": str(path) if path else "<stdin>", "line": n}
                 try:
                     rec = json.loads(line)
                 except json.JSONDecodeError:
+                    yield {"error": "malformed_json", **where}, None
                     continue
-                if isinstance(rec, dict):
-                    yield rec, str(rec.get(field, "") or "")
+                if not isinstance(rec, dict):
+                    yield {"error": "not_a_json_object", **where}, None
+                elif not isinstance(rec.get(field), str):
+                    yield {"error": f"missing_text_field:{field}", **where}, None
+                else:
+                    yield rec, rec[field]
             else:
                 yield None, line
         if path is not None:
@@ -45,10 +56,20 @@ def _emit(rec: dict | None, field: str, text: str, extra: dict) -> None:
     sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
 
 
-def _report(n: int, nbytes: int, start: float) -> None:
+def _emit_error(rec: dict, raw: bool) -> None:
+    """JSON mode: the error record itself. Raw mode: an empty line (keeps lines aligned) and a note on stderr."""
+    if raw:
+        sys.stdout.write("\n")
+        typer.echo(f"{rec['source']}:{rec['line']}: {rec['error']}", err=True)
+    else:
+        sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def _report(n: int, nbytes: int, start: float, errors: int = 0) -> None:
     secs = max(time.perf_counter() - start, 1e-9)
+    bad = f" ({errors} unusable lines written with an `error` key)" if errors else ""
     typer.echo(f"{n} texts, {nbytes / 1e6:.2f} MB in {secs:.2f}s: {nbytes / 1e6 / secs:.2f} MB/s, "
-               f"{n / secs:.0f} texts/s", err=True)
+               f"{n / secs:.0f} texts/s{bad}", err=True)
 
 
 def normalize_cmd(
@@ -68,7 +89,12 @@ def normalize_cmd(
 
     n = nbytes = 0
     start = time.perf_counter()
+    errors = 0
     for rec, text in _records(files, field):
+        if text is None:
+            _emit_error(rec, raw)
+            errors += 1
+            continue
         out = normalize(text, profile, unify_g=unify_g, strip_diacritics=strip_diacritics,
                         ascii_digits=ascii_digits, newlines="space")
         if raw:
@@ -77,7 +103,7 @@ def normalize_cmd(
             _emit(rec, field, out, {})
         n += 1
         nbytes += len(text.encode("utf-8", "replace"))
-    _report(n, nbytes, start)
+    _report(n, nbytes, start, errors)
 
 
 def translit_cmd(
@@ -96,7 +122,12 @@ def translit_cmd(
 
     n = nbytes = 0
     start = time.perf_counter()
+    errors = 0
     for rec, text in _records(files, field):
+        if text is None:
+            _emit_error(rec, raw)
+            errors += 1
+            continue
         out = transliterate(text, source=source, target=target, eight=eight)
         if raw:
             sys.stdout.write(out + "\n")
@@ -104,7 +135,7 @@ def translit_cmd(
             _emit(rec, field, text, {"translit": out, "source": source, "target": target})
         n += 1
         nbytes += len(text.encode("utf-8", "replace"))
-    _report(n, nbytes, start)
+    _report(n, nbytes, start, errors)
 
 
 @langid_app.command("identify")
@@ -127,7 +158,12 @@ def langid_identify(
     ident = load_identifier(cfg)
     n = nbytes = 0
     start = time.perf_counter()
+    errors = 0
     for rec, text in _records(files, field):
+        if text is None:
+            _emit_error(rec, raw=False)
+            errors += 1
+            continue
         preds = ident.predict(text, top_k)
         extra = {"lang": preds[0].label, "score": round(preds[0].score, 4)}
         if top_k > 1:
@@ -138,7 +174,7 @@ def langid_identify(
         _emit(rec, field, text, extra)
         n += 1
         nbytes += len(text.encode("utf-8", "replace"))
-    _report(n, nbytes, start)
+    _report(n, nbytes, start, errors)
 
 
 @langid_app.command("train")

@@ -1,0 +1,34 @@
+"""Text commands on unusable JSONL lines: one output line per input line, the error named, nothing dropped."""
+
+import json
+
+from typer.testing import CliRunner
+
+from jazari_nlp.cli import app
+
+runner = CliRunner()
+LINES = ['{"text": "wach labas"}', "{bad json", "[1, 2]", '{"body": "x"}', '{"text": "ⴰⵣⵓⵍ"}']
+
+
+def _input(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    return path
+
+
+def test_langid_writes_one_line_per_input_with_named_errors(tmp_path):
+    res = runner.invoke(app, ["langid", "identify", str(_input(tmp_path))])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(rows) == len(LINES)
+    assert [r.get("error") for r in rows] == [None, "malformed_json", "not_a_json_object",
+                                              "missing_text_field:text", None]
+    assert rows[1]["line"] == 2 and rows[0]["lang"] == "ary_Latn" and rows[4]["lang"] == "zgh_Tfng"
+    assert "3 unusable lines" in res.stderr
+
+
+def test_raw_normalize_keeps_lines_aligned(tmp_path):
+    res = runner.invoke(app, ["normalize", str(_input(tmp_path)), "--raw"])
+    assert res.exit_code == 0
+    assert res.stdout.split("\n")[:5] == ["wach labas", "", "", "", "ⴰⵣⵓⵍ"]
+    assert "in.jsonl:2: malformed_json" in res.stderr
