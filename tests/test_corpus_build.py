@@ -290,3 +290,24 @@ def test_cli_build_stats_card(tmp_path, monkeypatch):
                     "## Limitations"):
         assert section in card
     assert (tmp_path / "small" / "lang_script.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_one_big_file_is_shared_by_every_task(tmp_path, monkeypatch):
+    from jazari_nlp.corpus import sources
+
+    monkeypatch.setattr(sources, "SPLIT_MIN_BYTES", 1000)  # workers=1 runs the tasks in this process
+    rng = random.Random(9)
+    lines = [json.dumps({"text": make_doc(rng, 12)}) for _ in range(300)]
+    lines[40] = lines[10]  # one exact duplicate, found across the two pieces' boundary or not
+    (tmp_path / "one.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    steps = ["repair", "exact_dedup"]
+    one = cfg_of([{"name": "j", "paths": ["one.jsonl"]}], steps, tmp_path, executor={"tasks": 1})
+    two = cfg_of([{"name": "j", "paths": ["one.jsonl"]}], steps, tmp_path, executor={"tasks": 2, "workers": 1})
+    build_corpus(one, tmp_path / "one", progress=False)
+    build_corpus(two, tmp_path / "two", progress=False)
+    per_task = [json.loads(f.read_text())[0]["stats"]["documents"]
+                for f in sorted((tmp_path / "two" / "_work" / "logs" / "pass0" / "stats").glob("*.json"))]
+    assert len(per_task) == 2 and min(per_task) > 100 and sum(per_task) == 300
+    m1, m2 = (json.loads((tmp_path / d / "manifest.json").read_text()) for d in ("one", "two"))
+    assert m2["input_units"] == 1 and m2["rejected"] == m1["rejected"] == {"exact_duplicate": 1}
+    assert [r["id"] for r in read_rows(tmp_path / "two")] == [r["id"] for r in read_rows(tmp_path / "one")]

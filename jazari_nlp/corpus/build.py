@@ -64,6 +64,16 @@ def _blocks(cfg: CorpusConfig) -> list[dict[str, Any]]:
     return blocks
 
 
+def _needs_match(blocks: list[dict[str, Any]]) -> bool:
+    """Whether a later pass uses the ``match`` text (decontaminate, near dedup, exact dedup on ``match``)."""
+    for block in blocks:
+        for entry in (block["filter"], *block["steps"], block["sig"]):
+            if entry and (entry[1] in ("decontaminate", "near_dedup")
+                          or (entry[1] == "exact_dedup" and entry[2].key == "match")):
+                return True
+    return False
+
+
 def _minhash_config(step_cfg):
     from datatrove.pipeline.dedup.minhash import MinhashConfig
     from datatrove.utils.hashing import HashConfig
@@ -107,6 +117,7 @@ class _Plan:
         from jazari_nlp.corpus import steps as S
 
         self.cfg, self.out = cfg, out
+        self.quiet = True  # datatrove logs warnings only on the console (its task logs keep everything)
         work = out / "_work"
         rejects = str(out / "rejects") if cfg.output.write_rejects else None
         self.stages: list[tuple[str, list, int, Path]] = []  # (label, pipeline, tasks, logging_dir)
@@ -139,7 +150,9 @@ class _Plan:
                 self.stages.append((f"pass {p}", pipe, tasks, work / "logs" / f"pass{p}"))
                 continue
             name, kind, step_cfg = block["sig"]
-            pipe.append(S.inter_writer(str(work / f"pass{p}")))
+            if kind == "near_dedup" or step_cfg.key == "match":
+                pipe.append(S.MatchKey())
+            pipe.append(S.inter_writer(str(work / f"pass{p}"), keep_match=_needs_match(blocks[p + 1:])))
             if kind == "exact_dedup":
                 from datatrove.pipeline.dedup.exact_dedup import ExactDedupSignature, ExactFindDedups
 
@@ -167,10 +180,10 @@ class _Plan:
         label, pipe, tasks, logdir = self.stages[i]
         ex = self.cfg.executor
         if ex.type == "local":
-            from datatrove.executor import LocalPipelineExecutor
+            from jazari_nlp.corpus.steps import LocalExecutor
 
-            return LocalPipelineExecutor(pipe, tasks=tasks, workers=min(ex.workers, tasks), logging_dir=str(logdir),
-                                         start_method=ex.start_method, skip_completed=True)
+            return LocalExecutor(pipe, tasks=tasks, workers=min(ex.workers, tasks), logging_dir=str(logdir),
+                                 start_method=ex.start_method, skip_completed=True, quiet=self.quiet)
         if ex.type == "slurm":
             from datatrove.executor import SlurmPipelineExecutor
 
@@ -279,6 +292,7 @@ def build_corpus(cfg: CorpusConfig, output_dir: Path, *, seed: int = 0, allow_ne
         _quiet_datatrove()
 
     plan = _Plan(cfg, out, seed, units, prefixes)
+    plan.quiet = not verbose
     if plan.near:
         in_bytes = sum(os.path.getsize(p) for _, p in units if p != "hub:" and os.path.isfile(p))
         est = near_dedup_estimate(plan.near[1], max(1, in_bytes // 2000))

@@ -21,16 +21,26 @@ def size_category(n: int) -> str:
 
 
 def _chart(manifest: dict, path: Path) -> None:
+    """Documents and words kept per language/script, side by side (a corpus of few long documents reads
+    better by words), each bar labelled with its value."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    items = sorted(manifest["lang_script"].items(), key=lambda kv: -kv[1]["docs"])
-    fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(items), 2) + 1))
-    ax.barh([k for k, _ in items][::-1], [v["docs"] for _, v in items][::-1], color="#3b7dd8")
-    ax.set_xlabel("documents kept")
-    ax.set_title("Language and script distribution")
+    items = sorted(manifest["lang_script"].items(), key=lambda kv: (-kv[1]["words"], kv[0]))[::-1]
+    labels = [k for k, _ in items]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 0.42 * max(len(items), 2) + 1.2), sharey=True)
+    for ax, metric, color in ((axes[0], "docs", "#3b7dd8"), (axes[1], "words", "#d8873b")):
+        values = [v[metric] for _, v in items]
+        bars = ax.barh(labels, values, color=color)
+        ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3, fontsize=8)
+        ax.set_xlabel("documents kept" if metric == "docs" else "words kept")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+        ax.set_xlim(0, max(values, default=1) * 1.25 or 1)
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.suptitle(f"Language and script of the kept text ({manifest['documents_kept']:,} documents)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -57,6 +67,18 @@ def _table(rows: list[list[Any]], head: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _pct(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "-"
+
+
+def _dedup_line(manifest: dict, kind: str) -> str:
+    step = next((st for st in manifest["steps"] if st["kind"] == kind), None)
+    if step is None:
+        return "not run"
+    n = sum(step["dropped"].values())
+    return f"{n:,} of {step['in']:,} documents removed ({_pct(n, step['in'])})"
+
+
 def render_card(manifest: dict, examples: dict[str, list[str]], chart_name: str, name: str) -> str:
     langs = sorted({k.split("_")[0] for k in manifest["languages"] if k != "und"})
     licenses = sorted({s["license"].lower() for s in manifest["sources"]})
@@ -66,23 +88,43 @@ def render_card(manifest: dict, examples: dict[str, list[str]], chart_name: str,
              f"pretty_name: {name}", "---", ""]
     total_read = manifest["documents_read"] or 1
     src_rows = [[s["name"], s["license"], s.get("language") or "-", s["weight"],
-                 manifest.get("source_docs_kept", {}).get(s["name"], 0)] for s in manifest["sources"]]
-    ls_rows = [[k, v["docs"], v["words"], v["chars"], v["bytes"]] for k, v in manifest["lang_script"].items()]
-    step_rows = [[s["step"], s["in"], s["out"], ", ".join(f"{r}: {n}" for r, n in s["dropped"].items()) or "-"]
-                 for s in manifest["steps"]]
-    dedup = manifest.get("dedup", {})
+                 f"{manifest.get('source_docs_kept', {}).get(s['name'], 0):,}"] for s in manifest["sources"]]
+    total_words = manifest["words_kept"] or 0
+    ls_rows = [[k, f"{v['docs']:,}", f"{v['words']:,}", _pct(v["words"], total_words), f"{v['chars']:,}",
+                f"{v['bytes']:,}"] for k, v in manifest["lang_script"].items()]
+    step_rows = [[s["step"], f"{s['in']:,}", f"{s['out']:,}",
+                  ", ".join(f"{r}: {n:,}" for r, n in s["dropped"].items()) or "-"] for s in manifest["steps"]]
+    kinds = [st["kind"] for st in manifest["steps"] if st["kind"] != "read"]
+    ran_pii = "pii" in kinds
     pii = manifest.get("pii", {})
+    pii_line = (", ".join(f"{k}: {v:,}" for k, v in sorted(pii.items())) or "none found") if ran_pii else \
+        "the `pii` step did not run: the text is as the sources wrote it"
     ex_md = []
     for lang, texts in examples.items():
         ex_md.append(f"**{lang}**\n")
         ex_md += [f"> {t}".replace("\n", " ") + "\n" for t in texts]
+    split = manifest["splits"]
+    limits = ["- Language labels come from an automatic identifier (or the source's hint); Darija/MSA and Amazigh "
+              "varieties\n  are easily confused, and code-switched documents carry one label."]
+    if "quality" in kinds:
+        limits.append("- Quality thresholds start from FineWeb-2's per-language values and Gopher's rules; they were "
+                      "not tuned on\n  this corpus and remove some legitimate short or informal text.")
+    else:
+        limits.append("- No quality filter ran: the text is as clean as its sources.")
+    limits += ["- PII scrubbing is rule-based (see above)." if ran_pii else "- No PII scrubbing ran.",
+               "- Licenses are those declared for each source; check them before redistribution."]
+    limits = "\n".join(limits)
+    near_cfg = next((e["near_dedup"] for e in manifest.get("config", {}).get("steps", []) if "near_dedup" in e), {})
+    near_n = near_cfg.get("n_grams", 5)
     body = f"""# {name}
 
-Built with `jazari corpus build` (jazari_nlp, datatrove engine) on {manifest['created']}.
-{kept:,} documents kept of {manifest['documents_read']:,} read ({kept / total_read:.1%});
-{manifest['bytes_kept']:,} UTF-8 bytes, {manifest['words_kept']:,} words. Train / held-out:
-{manifest['splits']['train']['documents']:,} / {manifest['splits']['heldout']['documents']:,}
-(held-out fraction {manifest['heldout_fraction']}, seed {manifest['seed']}).
+Built with `jazari corpus build` (jazari_nlp, datatrove engine) on {manifest['created'].replace('T', ' ')}.
+
+- Documents: {kept:,} kept of {manifest['documents_read']:,} read ({kept / total_read:.1%})
+- Size: {manifest['words_kept']:,} words, {manifest['bytes_kept']:,} UTF-8 bytes
+- Splits: train {split['train']['documents']:,}, held-out {split['heldout']['documents']:,} documents \
+(held-out fraction {manifest['heldout_fraction']}, seed {manifest['seed']})
+- Steps, in order: {' → '.join(kinds) or 'none'}
 
 ## Sources and licenses
 
@@ -90,7 +132,7 @@ Built with `jazari corpus build` (jazari_nlp, datatrove engine) on {manifest['cr
 
 ## Language and script distribution
 
-{_table(ls_rows, ["language/script", "documents", "words", "characters", "bytes"])}
+{_table(ls_rows, ["language/script", "documents", "words", "share of words", "characters", "bytes"])}
 
 ![language and script distribution]({chart_name})
 
@@ -100,18 +142,18 @@ Every dropped document is in `rejects/<step>/` with its reason.
 
 {_table(step_rows, ["step", "in", "out", "dropped (reason: count)"])}
 
-Rejected in total: {sum(manifest['rejected'].values()):,} ({', '.join(f'{r}: {n}' for r, n in manifest['rejected'].items()) or 'none'}).
+Rejected in total: {sum(manifest['rejected'].values()):,} ({', '.join(f'{r}: {n:,}' for r, n in manifest['rejected'].items()) or 'none'}).
 
 ## Deduplication
 
-- Exact duplicates (key: text under the `match` normalization): rate {dedup.get('exact_rate')}
-- Near duplicates (MinHash LSH): rate {dedup.get('near_rate')}
+- Exact duplicates (same text after jazari's `match` normalization): {_dedup_line(manifest, "exact_dedup")}
+- Near duplicates (MinHash LSH on word {near_n}-grams): {_dedup_line(manifest, "near_dedup")}
 
 ## PII handling
 
 E-mails, Moroccan phone numbers (+212 / 06 / 07 / 05), CIN numbers, IBAN/RIB and IP addresses are replaced by
 typed placeholders (`<EMAIL>`, `<PHONE>`, `<CIN>`, `<IBAN>`, `<IP>`) when the `pii` step runs.
-Replacements: {', '.join(f'{k}: {v}' for k, v in pii.items()) or 'none found (or the step did not run)'}.
+Replacements: {pii_line}.
 Pattern matching misses names, addresses and free-form identifiers; do not treat the corpus as anonymous.
 
 ## Examples per language
@@ -126,12 +168,7 @@ measuring tokenizer parity and per-language perplexity on the held-out split.
 
 ## Limitations
 
-- Language labels come from an automatic identifier (or the source's hint); Darija/MSA and Amazigh varieties
-  are easily confused, and code-switched documents carry one label.
-- Quality thresholds start from FineWeb-2's per-language values and Gopher's rules; they were not tuned on
-  this corpus and remove some legitimate short or informal text.
-- PII scrubbing is rule-based (see above).
-- Licenses are those declared for each source; check them before redistribution.
+{limits}
 """
     return "\n".join(front) + body
 

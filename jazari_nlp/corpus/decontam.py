@@ -81,11 +81,12 @@ def build_index(texts: list[str], n: int = 8, min_item_words: int = 4) -> NgramI
     return idx
 
 
-def contaminated(text: str, idx: NgramIndex) -> bool:
-    """True when the document contains any indexed n-gram."""
+def contaminated(text: str, idx: NgramIndex, words: list[str] | None = None) -> bool:
+    """True when the document contains any indexed n-gram. ``words``: the text's ``match`` words when the
+    caller already has them."""
     if not idx.hashes:
         return False
-    words = _words(text)
+    words = _words(text) if words is None else words
     for k in idx.lengths:
         for i in range(len(words) - k + 1):
             if _h(words[i : i + k]) in idx.hashes:

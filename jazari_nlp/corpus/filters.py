@@ -16,16 +16,14 @@ Example::
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from functools import lru_cache
 from importlib import resources
+from itertools import accumulate
 from typing import Any
 
-from datatrove.pipeline.filters.gopher_repetition_filter import (
-    find_all_duplicate,
-    find_duplicates,
-    find_top_duplicate,
-    get_n_grams,
-)
+from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 
 from jazari_nlp.corpus.config import QualityThresholds
 
@@ -124,8 +122,25 @@ def split_words(text: str) -> list[str]:
     return [w.strip(PUNCT) for w in text.split()]
 
 
+@lru_cache(maxsize=1)
+def _digit_re() -> re.Pattern[str]:
+    """Exactly the characters ``str.isdigit`` accepts: ``\\d`` (Unicode Nd) plus the other digits (², ①...).
+
+    Planes 2-16 hold no digit (checked for Python 3.11's Unicode 14), so the scan stops at U+1FFFF.
+    """
+    extra = "".join(chr(c) for c in range(0x20000) if chr(c).isdigit() and not chr(c).isdecimal())
+    return re.compile(r"[\d" + re.escape(extra) + "]")
+
+
+def _has_alpha(token: str) -> bool:
+    return token.isalpha() or any(c.isalpha() for c in token)  # the first test settles most words at C speed
+
+
 def quality_reason(text: str, t: QualityThresholds, stopwords: frozenset[str] | set[str] | None) -> str | None:
-    """The first failed check's reason (``quality_*``), or ``None``. ``stopwords=None`` skips the stopword check."""
+    """The first failed check's reason (``quality_*``), or ``None``. ``stopwords=None`` skips the stopword check.
+
+    Each statistic is computed once, only when its check is on and every earlier check passed.
+    """
     tokens = split_words(text)
     words = [w for w in tokens if w]
     n = len(words)
@@ -147,10 +162,10 @@ def quality_reason(text: str, t: QualityThresholds, stopwords: frozenset[str] | 
             return "quality_symbol_ratio"
     if t.max_digit_ratio is not None:
         visible = len(text) - text.count(" ") - text.count("\n")
-        if visible and sum(c.isdigit() for c in text) / visible > t.max_digit_ratio:
+        if visible and len(_digit_re().findall(text)) / visible > t.max_digit_ratio:
             return "quality_digit_ratio"
     if t.min_alpha_words_ratio is not None:
-        if sum(any(c.isalpha() for c in w) for w in tokens) / len(tokens) < t.min_alpha_words_ratio:
+        if sum(map(_has_alpha, tokens)) / len(tokens) < t.min_alpha_words_ratio:
             return "quality_few_alpha_words"
     if t.min_stop_words and stopwords:
         if len(stopwords.intersection(w.lower() for w in words)) < t.min_stop_words:
@@ -167,8 +182,40 @@ def quality_reason(text: str, t: QualityThresholds, stopwords: frozenset[str] | 
     return None
 
 
+def top_ngram_chars(words: list[str], n: int) -> int:
+    """Characters covered by the most frequent word n-gram (datatrove's ``find_top_duplicate`` of
+    ``get_n_grams``, same result, without the Python loops). Example: ``top_ngram_chars("a b a b".split(), 2)`` → 6.
+    """
+    if len(words) < n:
+        return 0
+    gram, count = Counter(map(" ".join, zip(*[words[i:] for i in range(n)], strict=False))).most_common(1)[0]
+    return len(gram) * count
+
+
+class _DupNgrams:
+    """Gopher's duplicate n-gram characters (datatrove's ``find_all_duplicate``, same result): the n-grams are
+    slices of one concatenation instead of fresh joins, shared by every n of a document."""
+
+    def __init__(self, words: list[str]):
+        self.words, self.full = words, "".join(words)
+        self.off = list(accumulate(map(len, words), initial=0))
+
+    def chars(self, n: int) -> int:
+        full, off, seen = self.full, self.off, set()
+        repeated, idx, end = 0, 0, len(self.words) - n + 1
+        while idx < end:
+            gram = full[off[idx]:off[idx + n]]
+            if gram in seen:
+                repeated += len(gram)
+                idx += n
+            else:
+                seen.add(gram)
+                idx += 1
+        return repeated
+
+
 def _repetition_reason(text: str, words: list[str], t: QualityThresholds) -> str | None:
-    """Gopher repetition checks (Rae et al. 2021, table A1), reusing datatrove's counting helpers."""
+    """Gopher repetition checks (Rae et al. 2021, table A1), counted like datatrove's GopherRepetitionFilter."""
     stripped = text.strip()
     paragraphs = [p for p in stripped.split("\n\n") if p.strip()]
     if paragraphs:
@@ -185,10 +232,10 @@ def _repetition_reason(text: str, words: list[str], t: QualityThresholds) -> str
         if t.dup_line_char_frac is not None and dup_chars / len(text) > t.dup_line_char_frac:
             return "quality_dup_line_chars"
     for k, frac in t.top_n_grams:
-        grams = get_n_grams(words, k)
-        if grams and find_top_duplicate(grams) / len(text) > frac:
+        if len(words) >= k and top_ngram_chars(words, k) / len(text) > frac:
             return f"quality_top_{k}gram"
+    dups = _DupNgrams(words) if t.dup_n_grams else None
     for k, frac in t.dup_n_grams:
-        if len(words) >= k and find_all_duplicate(words, k) / len(text) > frac:
+        if len(words) >= k and dups.chars(k) / len(text) > frac:
             return f"quality_dup_{k}gram"
     return None

@@ -97,18 +97,97 @@ def _record(text: str, doc_id: str, src: SourceConfig, error: str | None = None)
     return {"text": text, "id": doc_id, "metadata": meta}
 
 
-def _iter_txt(src: SourceConfig, path: Path, prefix: str) -> Iterator[dict]:
+# ------------------------------------------------------------------------------ splitting big files
+
+SPLIT_MIN_BYTES = 4 * 2**20  # below this a file is not worth cutting
+
+
+def _count_newlines(path: Path, end: int) -> int:
+    n, pos = 0, 0
+    with open(path, "rb") as f:
+        while pos < end:
+            chunk = f.read(min(16 * 2**20, end - pos))
+            if not chunk:
+                break
+            n += chunk.count(b"\n")
+            pos += len(chunk)
+    return n
+
+
+def _line_range(path: Path, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+    """``(line number, line)`` for the lines that *begin* in ``[start, end)``; numbers count from the file's
+    start, so ids are the same as when one task reads the whole file."""
+    with open(path, "rb") as f:
+        if start > 0:
+            f.seek(start - 1)
+            f.readline()  # the rest of a line that began before `start` belongs to the previous piece
+        pos = f.tell()
+        index = _count_newlines(path, pos)
+        while pos < end:
+            line = f.readline()
+            if not line:
+                return
+            yield index, line
+            index += 1
+            pos += len(line)
+
+
+def _numbered_lines(path: Path, byte_range: tuple[int, int] | None) -> Iterator[tuple[int, bytes]]:
+    if byte_range is not None:
+        yield from _line_range(path, *byte_range)
+        return
     with open_binary(path) as f:
-        if src.document_per == "line":
-            units: Iterator[bytes] = iter(f)
+        yield from enumerate(f)
+
+
+def splittable(src: SourceConfig, path: str) -> bool:
+    """An uncompressed jsonl file, or a txt file with one document per line, read without a ``limit``."""
+    if path == "hub:" or src.limit != -1 or path.lower().endswith((".gz", ".zst", ".zstd")) or not os.path.isfile(path):
+        return False
+    try:
+        fmt = detect_format(Path(path)) if src.format == "auto" else src.format
+    except ValueError:
+        return False
+    return fmt == "jsonl" or (fmt == "txt" and src.document_per == "line")
+
+
+def work_pieces(sources: list[SourceConfig], units: list[tuple[int, str]],
+                world_size: int) -> list[tuple[int, tuple[int, int] | None]]:
+    """``(unit index, byte range or None)`` for every piece of work, so that a few big files still keep every
+    task busy: a splittable file bigger than total/world_size bytes (and than SPLIT_MIN_BYTES) is cut into
+    ranges of about that size. Tasks take ``pieces[rank::world_size]``.
+
+    Example: one 200 MB jsonl file and 2 tasks → ``[(0, (0, 100 MB)), (0, (100 MB, 200 MB))]``.
+    """
+    sizes = [os.path.getsize(p) if p != "hub:" and os.path.isfile(p) else 0 for _, p in units]
+    target = max(SPLIT_MIN_BYTES, -(-sum(sizes) // max(world_size, 1)))
+    pieces: list[tuple[int, tuple[int, int] | None]] = []
+    for ui, (si, path) in enumerate(units):
+        size = sizes[ui]
+        if world_size > 1 and size > target and splittable(sources[si], path):
+            step = -(-size // -(-size // target))
+            pieces += [(ui, (a, min(a + step, size))) for a in range(0, size, step)]
         else:
+            pieces.append((ui, None))
+    return pieces
+
+
+# ------------------------------------------------------------------------------ formats
+
+
+def _iter_txt(src: SourceConfig, path: Path, prefix: str,
+              byte_range: tuple[int, int] | None = None) -> Iterator[dict]:
+    if src.document_per == "line":
+        units: Iterator[tuple[int, bytes]] = _numbered_lines(path, byte_range)
+    else:
+        with open_binary(path) as f:
             data = f.read()
-            units = iter(_PARAGRAPHS.split(data)) if src.document_per == "paragraph" else iter([data])
-        for i, raw in enumerate(units):
-            if not raw.strip():
-                continue  # blank lines separate documents; they are not documents
-            text, err = _decode(raw.rstrip(b"\r\n"), src)
-            yield _record(text, f"{prefix}:{i}", src, err)
+        units = enumerate(_PARAGRAPHS.split(data) if src.document_per == "paragraph" else [data])
+    for i, raw in units:
+        if not raw.strip():
+            continue  # blank lines separate documents; they are not documents
+        text, err = _decode(raw.rstrip(b"\r\n"), src)
+        yield _record(text, f"{prefix}:{i}", src, err)
 
 
 def _get_text(row: dict, src: SourceConfig) -> str | None:
@@ -122,31 +201,31 @@ def _row_id(row: dict, src: SourceConfig, fallback: str) -> str:
     return fallback
 
 
-def _iter_jsonl(src: SourceConfig, path: Path, prefix: str) -> Iterator[dict]:
+def _iter_jsonl(src: SourceConfig, path: Path, prefix: str,
+                byte_range: tuple[int, int] | None = None) -> Iterator[dict]:
     import orjson
 
-    with open_binary(path) as f:
-        for i, raw in enumerate(f):
-            if not raw.strip():
-                continue
-            text, err = _decode(raw.rstrip(b"\r\n"), src)
-            if err:
-                yield _record(text, f"{prefix}:{i}", src, err)
-                continue
-            try:
-                row = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                yield _record(text, f"{prefix}:{i}", src, "malformed_json")
-                continue
-            if not isinstance(row, dict):
-                yield _record(text, f"{prefix}:{i}", src, "malformed_json")
-                continue
-            value = _get_text(row, src)
-            doc_id = _row_id(row, src, f"{prefix}:{i}")
-            if value is None:
-                yield _record(text, doc_id, src, "missing_text_field")
-            else:
-                yield _record(value, doc_id, src)
+    for i, raw in _numbered_lines(path, byte_range):
+        if not raw.strip():
+            continue
+        text, err = _decode(raw.rstrip(b"\r\n"), src)
+        if err:
+            yield _record(text, f"{prefix}:{i}", src, err)
+            continue
+        try:
+            row = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            yield _record(text, f"{prefix}:{i}", src, "malformed_json")
+            continue
+        if not isinstance(row, dict):
+            yield _record(text, f"{prefix}:{i}", src, "malformed_json")
+            continue
+        value = _get_text(row, src)
+        doc_id = _row_id(row, src, f"{prefix}:{i}")
+        if value is None:
+            yield _record(text, doc_id, src, "missing_text_field")
+        else:
+            yield _record(value, doc_id, src)
 
 
 def _iter_rows(rows: Iterator[dict], src: SourceConfig, prefix: str) -> Iterator[dict]:
@@ -224,14 +303,18 @@ def _iter_warc(src: SourceConfig, path: Path, prefix: str) -> Iterator[dict]:
             yield _record(text, doc_id, src, None if text.strip() else "no_extractable_text")
 
 
-def iter_file(src: SourceConfig, path: Path, prefix: str | None = None) -> Iterator[dict]:
-    """Raw records ``{text, id, metadata}`` of one file of a source (bad records carry ``_read_error``)."""
+def iter_file(src: SourceConfig, path: Path, prefix: str | None = None,
+              byte_range: tuple[int, int] | None = None) -> Iterator[dict]:
+    """Raw records ``{text, id, metadata}`` of one file of a source (bad records carry ``_read_error``).
+    ``byte_range``: only the lines beginning in it (splittable files, see :func:`work_pieces`)."""
     fmt = detect_format(path) if src.format == "auto" else src.format
     prefix = prefix or f"{src.name}/{path.name}"
+    if byte_range is not None and fmt not in ("txt", "jsonl"):
+        raise ValueError(f"byte ranges need a line-based file, not {fmt}")
     if fmt == "txt":
-        it = _iter_txt(src, path, prefix)
+        it = _iter_txt(src, path, prefix, byte_range)
     elif fmt == "jsonl":
-        it = _iter_jsonl(src, path, prefix)
+        it = _iter_jsonl(src, path, prefix, byte_range)
     elif fmt == "parquet":
         it = _iter_rows(_parquet_rows(path), src, prefix)
     elif fmt in ("csv", "tsv"):

@@ -13,10 +13,12 @@ Example::
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import orjson
 import xxhash
 from datatrove.data import Document, DocumentsPipeline
+from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup.exact_dedup import ExactDedupFilter
 from datatrove.pipeline.dedup.minhash import MinhashDedupFilter, MinhashDedupSignature
@@ -40,6 +42,24 @@ from jazari_nlp.corpus.filters import quality_reason, shipped_stopwords, split_w
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
 _SAFE = re.compile(r"[^A-Za-z0-9_\-]")
+# Metadata keys that carry the `match` text between steps and passes; never written to shards or rejects.
+MATCH, MATCH_OF = "_match", "_match_of"
+
+
+def match_text(doc: Document) -> str:
+    """The document's text under the ``match`` profile, computed once per version of the text.
+
+    Exact dedup, near dedup and decontamination all need it; the result rides along in the metadata (through
+    the intermediate files too) with a hash of the text it was computed from, so a step that rewrites the text
+    (pii, normalize) simply causes one recomputation. Example: ``match_text(Document("Salam!", "1"))`` → ``'salam'``.
+    """
+    m = doc.metadata
+    h = xxhash.xxh3_64_intdigest(doc.text.encode("utf-8", "surrogatepass"))
+    if m.get(MATCH_OF) == h and MATCH in m:
+        return m[MATCH]
+    key = _text.normalize(doc.text, "match")
+    m[MATCH], m[MATCH_OF] = key, h
+    return key
 
 
 def _rename(step: PipelineStep, name: str) -> None:
@@ -57,11 +77,27 @@ class JazariFilter(BaseFilter):
         super().__init__(exclusion_writer, batch_size=batch_size)
 
 
+class LocalExecutor(LocalPipelineExecutor):
+    """datatrove's local executor; ``quiet=True`` also quiets datatrove's console logging in the worker
+    processes (they import datatrove afresh, so the parent's settings do not reach them)."""
+
+    def __init__(self, *args, quiet: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quiet = quiet
+
+    def _launch_run_for_rank(self, rank: int, ranks_q, completed=None, completed_lock=None):
+        if self.quiet:
+            from jazari_nlp.corpus.build import _quiet_datatrove
+
+            _quiet_datatrove()
+        return super()._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
+
+
 # ------------------------------------------------------------------------------------------------- reading
 
 
 class SourceReader(PipelineStep):
-    """Reads the work units (file or Hub source) assigned to this task: units[rank::world_size]."""
+    """Reads this task's share of the work units (files, Hub sources): ``work_pieces(...)[rank::world_size]``."""
 
     type = "jazari"
     name = "reader"
@@ -73,16 +109,18 @@ class SourceReader(PipelineStep):
         self.prefixes = prefixes
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        from jazari_nlp.corpus.sources import iter_file, iter_hub
+        from pathlib import Path
+
+        from jazari_nlp.corpus.sources import iter_file, iter_hub, work_pieces
 
         sources = [SourceConfig.model_validate(s, context={"skip_exists": True}) for s in self.sources]
-        for ui in range(rank, len(self.units), world_size):
+        pieces = work_pieces(sources, self.units, world_size)  # big line-based files are cut into byte ranges
+        for ui, byte_range in pieces[rank::world_size]:
             si, path = self.units[ui]
             src = sources[si]
-            self.stat_update("input_units")
-            from pathlib import Path
-
-            records = iter_hub(src) if path == "hub:" else iter_file(src, Path(path), self.prefixes[ui])
+            if byte_range is None or byte_range[0] == 0:
+                self.stat_update("input_units")
+            records = iter_hub(src) if path == "hub:" else iter_file(src, Path(path), self.prefixes[ui], byte_range)
             for rec in records:
                 self.stat_update("documents")
                 yield Document(text=rec["text"], id=rec["id"], metadata=rec["metadata"])
@@ -118,10 +156,37 @@ class InterReader(PipelineStep):
                 yield Document(text=row.get("text", ""), id=row["id"], metadata=row.get("metadata", {}))
 
 
-def inter_writer(folder: str) -> JsonlWriter:
-    w = JsonlWriter(folder, output_filename="${rank}.jsonl", compression=None)
-    _rename(w, "pass_writer")
-    return w
+class MatchKey(PipelineStep):
+    """Computes the ``match`` text before a pass ends, so the dedup signature here and the steps of the next
+    passes reuse it instead of normalizing again (see :func:`match_text`)."""
+
+    type = "jazari"
+    name = "match_key"
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for doc in data:
+            with self.track_time():
+                match_text(doc)
+            yield doc
+
+
+class InterWriter(JsonlWriter):
+    """Saves this task's documents for the next pass (uncompressed jsonl: written once, read once, deleted)."""
+
+    def __init__(self, folder: str, keep_match: bool):
+        super().__init__(folder, output_filename="${rank}.jsonl", compression=None)
+        _rename(self, "pass_writer")
+        self.keep_match = keep_match  # the next passes still dedup or decontaminate: carry the match text
+
+    def _default_adapter(self, document: Document) -> dict:
+        meta = document.metadata
+        if not self.keep_match and MATCH in meta:
+            meta = {k: v for k, v in meta.items() if k not in (MATCH, MATCH_OF)}
+        return {"text": document.text, "id": document.id, "metadata": meta}
+
+
+def inter_writer(folder: str, keep_match: bool = True) -> InterWriter:
+    return InterWriter(folder, keep_match)
 
 
 # ------------------------------------------------------------------------------------------------- steps
@@ -142,7 +207,8 @@ class Repair(JazariFilter):
             import ftfy
             from ftfy.badness import is_bad
 
-            if is_bad(text[:20000]):
+            sample = text[:20000]
+            if _mojibake_hint().search(sample) and is_bad(sample):
                 fixed = ftfy.fix_text(text, normalization="NFC")
                 if fixed != text:
                     self.stat_update("mojibake_fixed")
@@ -154,6 +220,17 @@ class Repair(JazariFilter):
         if len(text.strip()) < self.cfg.min_chars:
             return False, "empty"
         return True
+
+
+@lru_cache(maxsize=1)
+def _mojibake_hint() -> re.Pattern[str]:
+    """Every non-ASCII character ftfy's ``BADNESS_RE`` can match on. Each of its alternatives needs at least
+    one of them, so a text without any is never "bad": most Arabic, Tifinagh and ASCII text skips the big
+    regex. Example: ``_mojibake_hint().search("ⴰⵣⵓⵍ")`` → ``None``."""
+    from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
+
+    literal = sorted({c for c in BADNESS_RE.pattern if ord(c) >= 0x80})
+    return re.compile("[" + "".join(MOJIBAKE_CATEGORIES.values()) + "".join(literal) + "]")
 
 
 class Normalize(JazariFilter):
@@ -276,7 +353,7 @@ class Decontaminate(JazariFilter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         from jazari_nlp.corpus.decontam import contaminated
 
-        if not self.cfg.benchmarks or not contaminated(doc.text, self._idx()):
+        if not self.cfg.benchmarks or not contaminated(doc.text, self._idx(), words=match_text(doc).split()):
             return True
         if self.cfg.mode == "tag":
             doc.metadata["contaminated"] = True
@@ -289,7 +366,7 @@ class Decontaminate(JazariFilter):
 
 
 def key_match(doc: Document) -> str:
-    return _text.normalize(doc.text, "match")
+    return match_text(doc)
 
 
 def key_train(doc: Document) -> str:
@@ -338,13 +415,25 @@ class JazariMinhashSignature(MinhashDedupSignature):
     def __init__(self, output_folder, config):
         super().__init__(output_folder, config=config, language=WhitespaceWords())
 
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1):
+        def tracked(docs):  # datatrove hands get_shingles the text only; remember whose it is
+            for doc in docs:
+                self._current = doc
+                yield doc
+
+        return super().run(tracked(data), rank, world_size)
+
     def get_shingles(self, text: str):
         import numpy as np
 
-        words = _text.normalize(text, "match").split()
+        doc = getattr(self, "_current", None)
+        words = (match_text(doc) if doc is not None and doc.text is text else _text.normalize(text, "match")).split()
         n = self.config.n_grams
-        grams = [" ".join(words[i : i + n]) for i in range(max(len(words) - n + 1, 1 if words else 0))]
-        return np.fromiter((self._hash_func(g) for g in grams), dtype=np.uint64).reshape((-1, 1))
+        if len(words) < n:  # a short document is one shingle (its whole word sequence), none when empty
+            grams = [" ".join(words)] if words else []
+        else:
+            grams = map(" ".join, zip(*[words[i:] for i in range(n)], strict=False))
+        return np.fromiter(map(self._hash_func, grams), dtype=np.uint64).reshape((-1, 1))
 
 
 # ------------------------------------------------------------------------------------------------- writers
@@ -421,7 +510,7 @@ class RejectWriter(JsonlWriter):
         self.step_name, self.default_reason = step_name, default_reason
 
     def _default_adapter(self, document: Document) -> dict:
-        m = dict(document.metadata)
+        m = {k: v for k, v in document.metadata.items() if k not in (MATCH, MATCH_OF)}
         reason = m.pop("filter_reason", None) or self.default_reason or "unknown"
         return {"id": document.id, "reason": reason, "step": self.step_name, "source": m.pop("source", None),
                 "license": m.pop("license", None), "lang": m.pop("lang", None), "text": document.text,
