@@ -235,7 +235,7 @@ def test_resume_after_sigkill_equals_clean_build(tmp_path):
     deadline = time.time() + 60
     while time.time() < deadline and len(list(marks.glob("*"))) < 3:
         time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole job, workers included (start_new_session=True)
     proc.wait()
     n_done = len(list(marks.glob("*")))
     assert 3 <= n_done < 8, "the build was not killed mid-way"

@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from jazari_nlp.schema import InputGlob, StrictModel
+from jazari_nlp.text.langid import LangIdConfig
 
 FORMATS = ("auto", "txt", "jsonl", "parquet", "csv", "tsv", "arrow", "warc", "wet", "hub")
 
@@ -73,16 +74,6 @@ class NormalizeStep(StrictModel):
     """Apply a jazari text normalization profile (``train`` keeps meaning, ``match`` is aggressive)."""
 
     profile: Literal["train", "match"] = "train"
-
-
-try:  # the text layer owns the identifier's config; a stand-in keeps this module importable without it
-    from jazari_nlp.text import LangIdConfig
-except ImportError:  # pragma: no cover - only while the text layer is missing
-
-    class LangIdConfig(StrictModel):  # type: ignore[no-redef]
-        backend: Literal["jazari", "fasttext"] = "jazari"
-        model_path: str | None = None
-        label_map: dict[str, str] = Field(default_factory=dict)
 
 
 class LangIdStep(StrictModel):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import xxhash
 
-from jazari_nlp.corpus._text import normalize
+from jazari_nlp.text import normalize
 
 
 @dataclass

@@ -28,7 +28,6 @@ from datatrove.pipeline.writers.parquet import ParquetWriter
 from datatrove.utils.stats import Stats
 from datatrove.utils.word_tokenizers import WordTokenizer
 
-from jazari_nlp.corpus import _text
 from jazari_nlp.corpus.config import (
     DecontaminateStep,
     LangIdStep,
@@ -39,11 +38,20 @@ from jazari_nlp.corpus.config import (
     SourceConfig,
 )
 from jazari_nlp.corpus.filters import quality_reason, shipped_stopwords, split_words, thresholds_for
+from jazari_nlp.text import UnknownLanguageError, canonical_code, dominant_script, load_identifier, normalize
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
 _SAFE = re.compile(r"[^A-Za-z0-9_\-]")
 # Metadata keys that carry the `match` text between steps and passes; never written to shards or rejects.
 MATCH, MATCH_OF = "_match", "_match_of"
+
+
+def _canonical(code: str) -> str:
+    """The registry's code for a label or hint (``tzm_Tfng`` → ``zgh_Tfng``); unknown codes are kept as given."""
+    try:
+        return canonical_code(code)
+    except UnknownLanguageError:
+        return code
 
 
 def match_text(doc: Document) -> str:
@@ -57,7 +65,7 @@ def match_text(doc: Document) -> str:
     h = xxhash.xxh3_64_intdigest(doc.text.encode("utf-8", "surrogatepass"))
     if m.get(MATCH_OF) == h and MATCH in m:
         return m[MATCH]
-    key = _text.normalize(doc.text, "match")
+    key = normalize(doc.text, "match")
     m[MATCH], m[MATCH_OF] = key, h
     return key
 
@@ -241,7 +249,7 @@ class Normalize(JazariFilter):
         self.cfg = cfg
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        doc.text = _text.normalize(doc.text, self.cfg.profile)
+        doc.text = normalize(doc.text, self.cfg.profile)
         return True if doc.text.strip() else (False, "empty_after_normalize")
 
 
@@ -255,7 +263,7 @@ class LangId(JazariFilter):
 
     def _predict(self, texts: list[str]) -> list[tuple[str, float]]:
         if self._model is None:
-            self._model = _text.load_identifier(self.cfg.identifier)
+            self._model = load_identifier(self.cfg.identifier)
         if hasattr(self._model, "predict_batch"):
             preds = self._model.predict_batch(texts)
             preds = [p[0] if isinstance(p, list) else p for p in preds]
@@ -270,9 +278,9 @@ class LangId(JazariFilter):
         out: list[bool | tuple[bool, str]] = []
         for d in batch:
             label, score = preds.get(id(d)) or (d.metadata["lang_hint"], 1.0)
-            lang = _SAFE.sub("_", _text.canonical_code(label)) or "und"
+            lang = _SAFE.sub("_", _canonical(label)) or "und"
             d.metadata["lang"], d.metadata["lang_score"] = lang, round(score, 4)
-            d.metadata["script"] = _text.dominant_script(d.text[:5000])
+            d.metadata["script"] = dominant_script(d.text[:5000])
             self.stat_update(f"lang_{lang}")
             if self.cfg.keep is not None and lang not in self.cfg.keep:
                 out.append((False, "lang_not_kept"))
@@ -370,7 +378,7 @@ def key_match(doc: Document) -> str:
 
 
 def key_train(doc: Document) -> str:
-    return _text.normalize(doc.text, "train")
+    return normalize(doc.text, "train")
 
 
 def key_raw(doc: Document) -> str:
@@ -427,7 +435,7 @@ class JazariMinhashSignature(MinhashDedupSignature):
         import numpy as np
 
         doc = getattr(self, "_current", None)
-        words = (match_text(doc) if doc is not None and doc.text is text else _text.normalize(text, "match")).split()
+        words = (match_text(doc) if doc is not None and doc.text is text else normalize(text, "match")).split()
         n = self.config.n_grams
         if len(words) < n:  # a short document is one shingle (its whole word sequence), none when empty
             grams = [" ".join(words)] if words else []
@@ -455,7 +463,7 @@ def _row(doc: Document) -> dict:
         "id": doc.id,
         "lang": m.get("lang") or m.get("lang_hint") or "und",
         "lang_score": float(m.get("lang_score", 0.0)),
-        "script": m.get("script") or _text.dominant_script(doc.text[:5000]),
+        "script": m.get("script") or dominant_script(doc.text[:5000]),
         "source": m.get("source", ""),
         "license": m.get("license", "unknown"),
         "weight": float(m.get("weight", 1.0)),
