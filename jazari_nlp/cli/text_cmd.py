@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
@@ -56,6 +56,26 @@ def _emit(rec: dict | None, field: str, text: str, extra: dict) -> None:
     sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
 
 
+def _stream(files: list[Path] | None, field: str, raw: bool, one: Callable[[str], tuple[str, str, dict]]) -> None:
+    """Apply ``one(text) -> (raw line, text for JSON, extra JSON keys)`` to every input line, stream the results
+    and report throughput; unusable lines are written out with their error (see :func:`_records`)."""
+    n = nbytes = errors = 0
+    start = time.perf_counter()
+    for rec, text in _records(files, field):
+        if text is None:
+            _emit_error(rec, raw)
+            errors += 1
+            continue
+        line, json_text, extra = one(text)
+        if raw:
+            sys.stdout.write(line + "\n")
+        else:
+            _emit(rec, field, json_text, extra)
+        n += 1
+        nbytes += len(text.encode("utf-8", "replace"))
+    _report(n, nbytes, start, errors)
+
+
 def _emit_error(rec: dict, raw: bool) -> None:
     """JSON mode: the error record itself. Raw mode: an empty line (keeps lines aligned) and a note on stderr."""
     if raw:
@@ -87,23 +107,12 @@ def normalize_cmd(
     """
     from jazari_nlp.text.normalize import normalize
 
-    n = nbytes = 0
-    start = time.perf_counter()
-    errors = 0
-    for rec, text in _records(files, field):
-        if text is None:
-            _emit_error(rec, raw)
-            errors += 1
-            continue
+    def one(text: str) -> tuple[str, str, dict]:
         out = normalize(text, profile, unify_g=unify_g, strip_diacritics=strip_diacritics,
                         ascii_digits=ascii_digits, newlines="space")
-        if raw:
-            sys.stdout.write(out + "\n")
-        else:
-            _emit(rec, field, out, {})
-        n += 1
-        nbytes += len(text.encode("utf-8", "replace"))
-    _report(n, nbytes, start, errors)
+        return out, out, {}
+
+    _stream(files, field, raw, one)
 
 
 def translit_cmd(
@@ -120,22 +129,11 @@ def translit_cmd(
     """
     from jazari_nlp.text.arabizi import transliterate
 
-    n = nbytes = 0
-    start = time.perf_counter()
-    errors = 0
-    for rec, text in _records(files, field):
-        if text is None:
-            _emit_error(rec, raw)
-            errors += 1
-            continue
+    def one(text: str) -> tuple[str, str, dict]:
         out = transliterate(text, source=source, target=target, eight=eight)
-        if raw:
-            sys.stdout.write(out + "\n")
-        else:
-            _emit(rec, field, text, {"translit": out, "source": source, "target": target})
-        n += 1
-        nbytes += len(text.encode("utf-8", "replace"))
-    _report(n, nbytes, start, errors)
+        return out, text, {"translit": out, "source": source, "target": target}
+
+    _stream(files, field, raw, one)
 
 
 @langid_app.command("identify")
@@ -156,14 +154,7 @@ def langid_identify(
     cfg = LangIdConfig() if model is None else LangIdConfig(
         backend="jazari" if model.suffix == ".ftz" and "langid" in model.name else "fasttext", model_path=model)
     ident = load_identifier(cfg)
-    n = nbytes = 0
-    start = time.perf_counter()
-    errors = 0
-    for rec, text in _records(files, field):
-        if text is None:
-            _emit_error(rec, raw=False)
-            errors += 1
-            continue
+    def one(text: str) -> tuple[str, str, dict]:
         preds = ident.predict(text, top_k)
         extra = {"lang": preds[0].label, "score": round(preds[0].score, 4)}
         if top_k > 1:
@@ -171,10 +162,9 @@ def langid_identify(
         if words:
             extra["words"] = tag_words(text, ident)
             extra["code_switching"] = round(code_switching_ratio(text, ident), 4)
-        _emit(rec, field, text, extra)
-        n += 1
-        nbytes += len(text.encode("utf-8", "replace"))
-    _report(n, nbytes, start, errors)
+        return "", text, extra
+
+    _stream(files, field, False, one)
 
 
 @langid_app.command("train")
