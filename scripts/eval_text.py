@@ -6,6 +6,7 @@ Example::
 
     python scripts/eval_text.py                      # LID per source + pooled, confusion matrix, CER
     python scripts/eval_text.py --model my.ftz --config configs/langid.yaml
+    python scripts/eval_text.py --no-arabic-stage    # fastText alone, without the Arabic stage
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ def show(title: str, pairs: list[tuple[str, str]], matrix: bool = False) -> None
             print(f"{lab:15s}" + " ".join(f"{v:8d}" for v in row))
 
 
-def lid(config: Path, model: Path | None) -> None:
+def lid(config: Path, model: Path | None, arabic_stage: bool = True) -> None:
     cfg = load_train_config(config)
-    ident = load_identifier(LangIdConfig(model_path=model) if model else None)
+    ident = load_identifier(LangIdConfig(model_path=model, arabic_stage=arabic_stage)
+                            if model or not arabic_stage else None)
+    print(f"Arabic stage: {'on' if ident._arabic is not None else 'off'}")
     pooled: list[tuple[str, str]] = []
     for src in cfg.sources:
         pairs = [(g, ident.predict(t)[0].label) for g, t in iter_examples(src, "dev")]
@@ -106,8 +109,9 @@ if __name__ == "__main__":
     ap.add_argument("--config", type=Path, default=ROOT / "configs" / "langid.yaml")
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--no-arabic-stage", action="store_true", help="fastText alone (before/after comparison)")
     args = ap.parse_args()
     if not args.shared.exists():
         raise SystemExit(f"shared data not found at {args.shared}")
-    lid(args.config, args.model)
+    lid(args.config, args.model, not args.no_arabic_stage)
     translit_cer(args.shared)

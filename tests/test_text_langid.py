@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import pytest
 
 from jazari_nlp.text import (
@@ -157,3 +160,61 @@ def test_metrics():
     assert macro_f1(pairs, ["a", "b"]) == pytest.approx((2 / 3 + 0.8) / 2)
     assert confusion(pairs) == (["a", "b"], [[1, 1], [0, 2]])
     assert cer([("abcd", "abed"), ("xy", "xy")]) == pytest.approx(1 / 6)
+
+
+def test_arabic_stage_markers_and_rescore():
+    from jazari_nlp.text.langid_arabic import GROUPS, features, load_stage, marker_features, markers, rescore
+
+    assert markers()["ديال"] == "ary" and markers()["الذي"] == "msa" and markers()["هيك"] == "lev"
+    assert set(markers().values()) == set(GROUPS)
+    # ary: واش, فين, كاين, ديالو, وديال (و stripped); verb prefix: كتعرف; 7 Arabic words (الدار: no group).
+    feats = marker_features(prepare("واش كتعرف فين كاين الدار ديالو وديال ok"))
+    assert feats == pytest.approx([math.log1p(5), 0, 0, 0, 0, 0, math.log1p(1), math.log1p(7)])
+    assert marker_features(prepare("أعلنت الحكومة التي سوف تبدأ"))[:2] == pytest.approx([0.0, math.log1p(2)])
+    assert marker_features("") == [0.0] * 8
+    # Direction (Darija logit minus the other): a Darija marker weight of 5 moves the mass to ary_Arab.
+    direction = [0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0]
+    probs = {"ary_Arab": 0.2, "arb_Arab": 0.6, "ar_other": 0.2}
+    out = rescore(direction, probs, "واش فين")
+    assert out["ary_Arab"] > 0.9 and sum(out.values()) == pytest.approx(1.0)
+    assert out["arb_Arab"] == pytest.approx(3 * out["ar_other"])  # the rest keeps fastText's proportions
+    assert rescore(direction, probs, "الذي سوف")["ary_Arab"] == pytest.approx(0.5)  # no ary marker: logit 0
+    assert rescore(direction, {"fra_Latn": 1.0}, "واش") == {"fra_Latn": 1.0}  # no Arabic mass: unchanged
+    assert load_stage("/nonexistent.json") is None
+    # rescore's inlined dot product is features() . direction
+    real = [0.3, -0.2, 0.1, 0.9, -0.4, 0.2, 0.0, 0.1, -0.3, 0.8, -0.1, -0.5]
+    text = prepare("كيقول ليك واش الذي شفتي البارح ديالك")
+    z = sum(a * b for a, b in zip(real, features(probs, text), strict=True))
+    assert rescore(real, probs, text)["ary_Arab"] == pytest.approx(1 / (1 + math.exp(-z)))
+
+
+def test_arabic_stage_fit_separates(tmp_path):
+    from jazari_nlp.text.langid_arabic import fit, load_stage
+
+    rows = [[0, 0, 0, 1.0, 0, 0, 0, 0, 0, 0, 1.0, 1.0]] * 20 + [[0, 0, 0, 0, 1.0, 0, 0, 0, 0, 0, 1.0, 1.0]] * 20
+    weights = fit(rows, [0] * 20 + [1] * 20, l2=1e-3, steps=500)
+    assert len(weights) == 2 and len(weights[0]) == 12
+    assert weights[0][3] - weights[1][3] > 1 and weights[0][4] - weights[1][4] < -1  # ary vs msa column
+    path = tmp_path / "m.arabic.json"
+    path.write_text(json.dumps({"labels": ["ary_Arab", "arb_Arab", "ar_other"], "weights": weights}))
+    assert load_stage(path) == pytest.approx([a - b for a, b in zip(*weights, strict=True)])
+    path.write_text(json.dumps({"labels": ["x"], "weights": weights}))
+    assert load_stage(path) is None
+
+
+def test_stage_holdout_splits_by_key(tmp_path):
+    from jazari_nlp.text.langid_train import LangIdSource, iter_examples
+
+    rows = ["index_id\ttext"] + [f"{i}\tجملة رقم {i} هنا" for i in range(200)]
+    for lang in ("ary_Arab", "arb_Arab"):
+        (tmp_path / lang).mkdir()
+        (tmp_path / lang / "train.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    src = LangIdSource(files=[str(tmp_path / "*/train.tsv")], label_from="parent_dir", holdout_key="index_id",
+                       stage_holdout=0.2)
+    stage = list(iter_examples(src, "stage"))
+    rest = list(iter_examples(src, "stage_train"))
+    assert len(stage) + len(rest) == len(list(iter_examples(src, "train"))) == 400
+    by_label = {lab: {t.split()[2] for l2, t in stage if l2 == lab} for lab in ("ary_Arab", "arb_Arab")}
+    assert by_label["ary_Arab"] == by_label["arb_Arab"] and 20 <= len(by_label["ary_Arab"]) <= 60  # same ids
+    only_stage = src.model_copy(update={"split": "stage"})
+    assert list(iter_examples(only_stage, "stage")) == stage and list(iter_examples(only_stage, "train")) == []

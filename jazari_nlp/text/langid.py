@@ -8,7 +8,9 @@ The default backend is a fastText supervised model (word and character n-grams) 
 Around the model sit a few rules that cost nothing and never hurt: text without letters is ``und``; the
 labels allowed are those whose script is the text's dominant script (an Arabic-script sentence is never
 ``fra_Latn``); a text mostly in another script (Cyrillic, CJK, ...) is ``und``; a best score under
-``threshold`` gives ``und``. Long texts are identified on a bounded sample: the first ``max_chars // 2``
+``threshold`` gives ``und``. Arabic-script text then goes through the Arabic stage
+(:mod:`jazari_nlp.text.langid_arabic`, ``<model>.arabic.json``): Darija vs the rest re-decided from fastText's
+Arabic scores plus dialect marker words. Long texts are identified on a bounded sample: the first ``max_chars // 2``
 characters plus two slices of ``max_chars // 4`` from the middle and the end.
 
 Example::
@@ -48,6 +50,7 @@ class LangIdConfig(StrictModel):
 
     ``label_map`` maps external labels (``__label__tzm_Tfng``) to registry codes before the built-in alias
     table; labels still unknown become ``und`` (or are kept as is with ``unknown_as_und=False``).
+    ``arabic_stage`` applies the model's Arabic stage (``<model>.arabic.json``, if there is one).
     """
 
     backend: Literal["jazari", "fasttext"] = "jazari"
@@ -57,6 +60,7 @@ class LangIdConfig(StrictModel):
     min_letters: int = 2
     max_chars: int = 4096
     unknown_as_und: bool = True
+    arabic_stage: bool = True
 
 
 # ---------------------------------------------------------------- text preparation
@@ -128,10 +132,24 @@ class FastTextIdentifier:
         self._script = {lab: _label_script(lab) for lab in self.labels}
         # raw label -> (registry label, its script), computed once: mapping per call cost ~20% of identify.
         self._info = {raw: (lab, self._script[lab]) for raw, lab in self._mapped.items()}
+        # Per script, raw label -> registry label for the labels kept, when no two of them merge (the shipped
+        # model): _merge is then one dict comprehension over fastText's pairs, already in descending order.
+        self._keep: dict[str, dict[str, str]] = {}
+        for script in ("Arab", "Latn", "Tfng"):
+            keep = {raw: lab for raw, (lab, lab_script) in self._info.items() if lab_script == script or lab == UND}
+            if len(set(keep.values())) == len(keep):
+                self._keep[script] = keep
         self._lock = threading.Lock()
         # The binding's own predict skips the wrapper's per-call checks (a prepared text has no newline;
         # the wrapper's appended "\n", fastText's end-of-line token </s>, is added by _model_pairs).
         self._raw_predict = getattr(getattr(self.model, "f", None), "predict", None)
+        # Darija-vs-rest rescoring of Arabic-script text (langid_arabic); None without a weights file.
+        self._arabic = None
+        if cfg.arabic_stage:
+            from jazari_nlp.text.langid_arabic import load_stage, rescore
+
+            self._arabic = load_stage(Path(path).with_suffix(".arabic.json"))
+            self._rescore = rescore
 
     def _map(self, raw: str) -> str:
         for key in (raw, raw.removeprefix("__label__")):
@@ -163,14 +181,21 @@ class FastTextIdentifier:
         labels, probs = self.model.predict(prepared, k=-1, threshold=0.0)
         return list(zip(probs, labels, strict=False))
 
-    def _merge(self, pairs, script: str) -> list[Prediction]:
-        """Keep the labels of ``script`` (and ``und``), merge those mapped together, renormalize."""
-        merged: dict[str, float] = {}
-        info = self._info
-        for p, raw in pairs:
-            lab, lab_script = info[raw] if raw in info else (self._map(raw), _label_script(self._map(raw)))
-            if lab_script == script or lab == UND:
-                merged[lab] = merged.get(lab, 0.0) + float(p)
+    def _merge(self, pairs, script: str, prepared: str = "") -> list[Prediction]:
+        """Keep the labels of ``script`` (and ``und``), merge those mapped together, apply the Arabic stage to
+        Arabic-script text, renormalize."""
+        keep = self._keep.get(script)
+        if keep is not None:
+            merged = {keep[raw]: float(p) for p, raw in pairs if raw in keep}
+        else:
+            merged = {}
+            info = self._info
+            for p, raw in pairs:
+                lab, lab_script = info[raw] if raw in info else (self._map(raw), _label_script(self._map(raw)))
+                if lab_script == script or lab == UND:
+                    merged[lab] = merged.get(lab, 0.0) + float(p)
+        if script == "Arab" and self._arabic is not None and prepared:
+            merged = self._rescore(self._arabic, merged, prepared)
         total = sum(merged.values())
         if total <= 0:
             return [Prediction(UND, 1.0)]
@@ -179,7 +204,7 @@ class FastTextIdentifier:
         return preds
 
     def _scores(self, prepared: str, script: str) -> list[Prediction]:
-        return self._merge(self._model_pairs(prepared), script)
+        return self._merge(self._model_pairs(prepared), script, prepared)
 
     def _route(self, text) -> tuple[Prediction | None, str, str]:
         """``(early answer, prepared text, script)``: the early answer is set when the model is not needed."""
@@ -226,8 +251,8 @@ class FastTextIdentifier:
             try:
                 labels, probs = self.model.f.multilinePredict([p + "\n" for _, p, _ in todo], -1, 0.0,
                                                               "strict")
-                for (i, _, script), labs, ps in zip(todo, labels, probs, strict=True):
-                    out[i] = self._finish(self._merge(zip(ps, labs, strict=False), script), top_k)
+                for (i, prepared, script), labs, ps in zip(todo, labels, probs, strict=True):
+                    out[i] = self._finish(self._merge(zip(ps, labs, strict=False), script, prepared), top_k)
             except Exception:
                 for i, prepared, script in todo:
                     try:

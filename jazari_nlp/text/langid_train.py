@@ -34,7 +34,11 @@ csv.field_size_limit(sys.maxsize)
 class LangIdSource(StrictModel):
     """One labelled source. The label is ``label`` (fixed), or read from ``label_field``, the parent
     folder (``label_from: parent_dir``, sib200/<lang>/train.tsv) or the file stem (``label_from: stem``);
-    ``by_script`` overrides it per dominant script (tweets: ``{Arab: ary_Arab, Latn: ary_Latn}``)."""
+    ``by_script`` overrides it per dominant script (tweets: ``{Arab: ary_Arab, Latn: ary_Latn}``).
+
+    ``holdout`` (dev share) and ``stage_holdout`` (share that fits the Arabic stage, see
+    :class:`ArabicStageConfig`) hash ``holdout_key`` (``index_id``: parallel FLORES rows held out together) or
+    the text. ``split: stage`` rows only fit the Arabic stage (their ``stage_holdout`` share), never fastText."""
 
     files: list[InputGlob]
     exclude: list[InputGlob] = []
@@ -46,9 +50,11 @@ class LangIdSource(StrictModel):
     by_script: dict[str, str] = {}
     where: dict[str, str] = {}
     holdout: float = 0.0
+    holdout_key: str | None = None
+    stage_holdout: float = 0.0
     max_rows: int | None = None
     min_chars: int = 2
-    split: Literal["train", "dev"] = "train"
+    split: Literal["train", "dev", "stage"] = "train"
     repeat: int = 1
 
 
@@ -69,6 +75,15 @@ class FastTextParams(StrictModel):
     seed: int = 0
 
 
+class ArabicStageConfig(StrictModel):
+    """The Arabic stage (:mod:`jazari_nlp.text.langid_arabic`): a first fastText fit without the sources'
+    ``stage_holdout`` shares, then a Darija-vs-rest logistic regression on those shares (fastText's Arabic
+    scores + dialect marker counts), written beside the model as ``<model>.arabic.json``."""
+
+    l2: float = 0.01
+    steps: int = 3000
+
+
 class LangIdTrainConfig(StrictModel):
     """The whole recipe (``configs/langid.yaml``)."""
 
@@ -78,6 +93,7 @@ class LangIdTrainConfig(StrictModel):
     max_per_label: int | None = 20_000
     min_per_label: int = 0
     fasttext: FastTextParams = FastTextParams()
+    arabic_stage: ArabicStageConfig | None = None
 
 
 def load_train_config(path: str | Path) -> LangIdTrainConfig:
@@ -89,8 +105,8 @@ def load_train_config(path: str | Path) -> LangIdTrainConfig:
     return LangIdTrainConfig.model_validate(data, context={"base_dir": path.resolve().parent})
 
 
-def _held_out(text: str, share: float) -> bool:
-    return share > 0 and (zlib.crc32(text.encode("utf-8", "replace")) % 10_000) < share * 10_000
+def _held_out(text: str, share: float, salt: str = "") -> bool:
+    return share > 0 and (zlib.crc32((salt + text).encode("utf-8", "replace")) % 10_000) < share * 10_000
 
 
 def _rows(path: Path, fmt: str) -> Iterator[dict[str, str]]:
@@ -124,7 +140,8 @@ def _rows(path: Path, fmt: str) -> Iterator[dict[str, str]]:
 
 
 def iter_examples(source: LangIdSource, split: str = "train") -> Iterator[tuple[str, str]]:
-    """``(label, text)`` pairs of one source for ``split`` (``dev`` = the held-out share, or a dev source)."""
+    """``(label, text)`` pairs of one source for ``split``: ``train``, ``dev`` (the held-out share, or a dev
+    source), ``stage_train`` (train without the ``stage_holdout`` share) or ``stage`` (that share)."""
     files, _ = expand_globs(source.files)
     skip = set(expand_globs(source.exclude)[0]) if source.exclude else set()
     files = [f for f in files if f not in skip]
@@ -136,10 +153,16 @@ def iter_examples(source: LangIdSource, split: str = "train") -> Iterator[tuple[
             text = (row.get(source.text_field) or "").strip()
             if len(text) < source.min_chars:
                 continue
-            if source.split == "dev":
-                if split != "dev":
+            key = row.get(source.holdout_key, text) if source.holdout_key else text
+            if source.split != "train":
+                if split != source.split:
                     continue
-            elif _held_out(text, source.holdout) != (split == "dev"):
+                if source.split == "stage" and not _held_out(key, source.stage_holdout, "stage:"):
+                    continue
+            elif _held_out(key, source.holdout) != (split == "dev"):
+                continue
+            elif split in ("stage", "stage_train") and (
+                    _held_out(key, source.stage_holdout, "stage:") != (split == "stage")):
                 continue
             if source.label_field:
                 label = row.get(source.label_field, "")
@@ -153,7 +176,7 @@ def iter_examples(source: LangIdSource, split: str = "train") -> Iterator[tuple[
                 label = source.by_script.get(dominant_script(text), label)
             if not label:
                 continue
-            for _ in range(source.repeat if split == "train" else 1):
+            for _ in range(source.repeat if split in ("train", "stage_train") else 1):
                 yield canonical_code(label), text
             count += 1
             if source.max_rows and count >= source.max_rows:
@@ -165,7 +188,7 @@ def collect(cfg: LangIdTrainConfig, split: str = "train") -> list[tuple[str, str
     for spec in cfg.languages:
         register_language(spec)
     examples = [ex for src in cfg.sources for ex in iter_examples(src, split)]
-    if split != "train":
+    if split not in ("train", "stage_train"):
         return examples
     rng = random.Random(cfg.fasttext.seed)
     by_label: dict[str, list[str]] = {}
@@ -253,9 +276,51 @@ def train_fasttext(examples: list[tuple[str, str]], output: Path, params: FastTe
             "bytes": output.stat().st_size, "seconds": round(time.time() - start, 1), "lr": kwargs["lr"]}
 
 
+def stage_path(model: str | Path) -> Path:
+    """Where the Arabic stage's weights live for a model: ``langid_default.ftz`` -> ``langid_default.arabic.json``."""
+    return Path(model).with_suffix(".arabic.json")
+
+
+def fit_arabic_stage(cfg: LangIdTrainConfig, workdir: Path) -> dict:
+    """Fit the Arabic stage: fastText on ``stage_train``, then the logistic regression on ``stage`` rows."""
+    from jazari_nlp.text import langid_arabic
+    from jazari_nlp.text.langid import FastTextIdentifier, LangIdConfig, prepare
+
+    model = workdir / "stage1.ftz"
+    train_fasttext(collect(cfg, "stage_train"), model, cfg.fasttext)
+    ident = FastTextIdentifier(LangIdConfig(model_path=model, arabic_stage=False))
+    rows, gold = [], []
+    for label, text in collect(cfg, "stage"):
+        if label in langid_arabic.LABELS and dominant_script(text) == "Arab" and (prepared := prepare(text)):
+            probs = {p.label: p.score for p in ident._scores(prepared, "Arab")}
+            rows.append(langid_arabic.features(probs, prepared))
+            gold.append(0 if label == "ary_Arab" else 1)
+    if not rows or len(set(gold)) < 2:
+        raise ValueError("arabic_stage: the stage_holdout shares hold no ary_Arab and non-ary Arabic rows")
+    weights = langid_arabic.fit(rows, gold, l2=cfg.arabic_stage.l2, steps=cfg.arabic_stage.steps)
+    return {"labels": list(langid_arabic.LABELS), "classes": ["ary_Arab", "not ary_Arab"],
+            "features": [f"log p({lab})" for lab in langid_arabic.LABELS]
+            + [f"log1p({g} markers)" for g in langid_arabic.GROUPS] + ["log1p(ary verb prefixes)",
+                                                                       "log1p(words)", "bias"],
+            "rows": len(rows), "ary_rows": gold.count(0), "weights": weights}
+
+
 def train_langid(cfg: LangIdTrainConfig) -> dict:
-    """Collect the recipe's training split and train the model it names."""
-    return train_fasttext(collect(cfg, "train"), cfg.output, cfg.fasttext)
+    """Collect the recipe's training split and train the model it names (and its Arabic stage, if any)."""
+    import tempfile
+
+    stage = None
+    if cfg.arabic_stage is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            stage = fit_arabic_stage(cfg, Path(tmp))
+    report = train_fasttext(collect(cfg, "train"), cfg.output, cfg.fasttext)
+    path = stage_path(cfg.output)
+    if stage is not None:
+        path.write_text(json.dumps(stage, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        report["arabic_stage"] = {"path": str(path), "rows": stage["rows"], "ary_rows": stage["ary_rows"]}
+    elif path.exists():
+        path.unlink()  # a stale stage would be applied to a model it was not fit for
+    return report
 
 
 def train_langid_files(files: list[str], output: str | Path, params: FastTextParams | None = None) -> dict:
@@ -264,5 +329,6 @@ def train_langid_files(files: list[str], output: str | Path, params: FastTextPar
     return train_fasttext(list(iter_examples(source)), Path(output), params or FastTextParams())
 
 
-__all__ = ["LangIdSource", "FastTextParams", "LangIdTrainConfig", "load_train_config", "iter_examples",
+__all__ = ["LangIdSource", "FastTextParams", "ArabicStageConfig", "LangIdTrainConfig", "stage_path",
+           "fit_arabic_stage", "load_train_config", "iter_examples",
            "collect", "train_fasttext", "train_langid", "train_langid_files"]
