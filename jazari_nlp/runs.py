@@ -93,7 +93,8 @@ class RunDir:
         write_atomic(path / "config.yaml", config_yaml)
         write_atomic(hash_file, sha256 + "\n")
         run = cls(path, sha256)
-        write_json(path / "env.json", environment(seed, cwd=config_dir))
+        if not (path / "env.json").exists():  # rewritten by the pipeline only when a stage actually runs
+            write_json(path / "env.json", environment(seed, cwd=config_dir))
         return run
 
     def stage_dir(self, stage: str) -> Path:
@@ -116,6 +117,7 @@ class RunDir:
                 "config_sha256": self.sha256,
                 "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "seconds": round(seconds, 2),
+                "versions": package_versions(),  # of the code that produced this stage's outputs
                 "summary": summary,
             },
         )

@@ -66,6 +66,7 @@ def test_run_directory_holds_config_hash_env_and_stage_markers(finished_run):
     for stage_dir in ("tokenizer", "model", "eval"):
         marker = json.loads((run / stage_dir / "_SUCCESS.json").read_text())
         assert marker["config_sha256"] == result.config_sha256
+        assert marker["versions"]["transformers"]
 
 
 def test_tokenizer_and_model_load_with_auto_classes(finished_run):
@@ -100,10 +101,12 @@ def test_rerun_skips_finished_stages_without_touching_outputs(finished_run):
     cfg, first = finished_run
     weights = first.run_dir / "model" / "model.safetensors"
     before = weights.stat().st_mtime_ns
+    env_before = (first.run_dir / "env.json").read_text()
     again = run_experiment(cfg, progress=False)
     assert [r.status for r in again.stages] == ["skipped"] * 3
     assert again.stages[2].summary == first.stages[2].summary
     assert weights.stat().st_mtime_ns == before
+    assert (first.run_dir / "env.json").read_text() == env_before  # describes the run that made the outputs
 
 
 def test_a_different_config_is_refused_in_the_same_run_directory(finished_run):
