@@ -8,6 +8,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -181,9 +182,18 @@ def run_experiment(
         for s in force or []:
             redo.update(present[present.index(s):])
         results = []
+        rank, world = distributed_rank()
+        started = time.time()
         for stage in [s for s in present if s in wanted]:
+            if rank != 0 and stage != "train":
+                # Under `accelerate launch`/`torchrun` only rank 0 runs the single-process stages; the other
+                # ranks wait for its marker (a forced stage: for a marker newer than this run's start).
+                marker = _wait_for_marker(run, stage, started if stage in redo else 0.0)
+                results.append(StageResult(stage, "skipped", 0.0, marker.get("summary", {})))
+                continue
             if stage in redo:
-                run.reset(stage)
+                if rank == 0:
+                    run.reset(stage)
             elif run.is_done(stage):
                 marker = run.marker(stage)
                 log.info("stage %s: already complete, skipped", stage)
@@ -191,7 +201,7 @@ def run_experiment(
                 if on_stage:
                     on_stage(stage, "skipped")
                 continue
-            else:
+            elif rank == 0:
                 run.reset(stage, keep=_keep(stage, run))
             _require_upstream(stage, present, run, source)
             if on_stage:
@@ -202,17 +212,36 @@ def run_experiment(
             out.mkdir(parents=True, exist_ok=True)
             summary = STAGE_FUNCS[stage](cfg, run, out, progress)
             seconds = time.perf_counter() - t0
-            run.mark_done(stage, summary, seconds)
+            if rank == 0:
+                run.mark_done(stage, summary, seconds)
             log.info("stage %s: done in %.1fs %s", stage, seconds, summary)
             results.append(StageResult(stage, "ran", seconds, summary))
             if on_stage:
                 on_stage(stage, "done")
+        if rank != 0:
+            return RunResult(run.path, run.sha256, results)
         write_json(run.path / "summary.json", {"config_sha256": run.sha256, "stages": [r.__dict__ for r in results]})
         if any(r.status == "ran" for r in results):  # torch is loaded now: record the accelerators actually seen
             write_json(run.path / "env.json", environment(cfg.seed, cwd=config_dir))
         return RunResult(run.path, run.sha256, results)
     finally:
         _detach_log(handler)
+
+
+def distributed_rank() -> tuple[int, int]:
+    """``(rank, world size)`` from the variables torchrun and accelerate set; ``(0, 1)`` for a plain run."""
+    try:
+        return int(os.environ.get("RANK", "0") or 0), int(os.environ.get("WORLD_SIZE", "1") or 1)
+    except ValueError:
+        return 0, 1
+
+
+def _wait_for_marker(run: RunDir, stage: str, newer_than: float, poll: float = 1.0) -> dict[str, Any]:
+    marker = run.stage_dir(stage) / "_SUCCESS.json"
+    log.info("stage %s: waiting for rank 0", stage)
+    while not (marker.is_file() and marker.stat().st_mtime >= newer_than):
+        time.sleep(poll)
+    return run.marker(stage)
 
 
 def _keep(stage: str, run: RunDir) -> tuple[str, ...]:

@@ -217,3 +217,31 @@ def test_network_policy_sets_and_lifts_the_offline_switches(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a user's own setting is never lifted
     offline.apply_network_policy(True)
     assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_non_zero_ranks_wait_for_rank_zero_and_touch_nothing(tmp_path, texts_file, monkeypatch):
+    """Under torchrun/accelerate, ranks > 0 never run or reset single-process stages: they wait for rank 0."""
+    import threading
+
+    import jazari_nlp.pipeline as pipeline
+
+    cfg = tmp_path / "tok.yaml"
+    cfg.write_text(f'name: dist\noutput_dir: runs\ntokenizer: {{vocab_size: 300, files: ["{texts_file}"]}}\n')
+    first = run_experiment(cfg, progress=False)
+    tok_file = first.run_dir / "tokenizer" / "tokenizer.json"
+    marker = first.run_dir / "tokenizer" / "_SUCCESS.json"
+
+    monkeypatch.setattr(pipeline, "distributed_rank", lambda: (1, 2))
+    again = run_experiment(cfg, progress=False)  # complete already: returns at once
+    assert again.stages[0].status == "skipped"
+
+    def rank_zero_finishes():
+        marker.write_text(marker.read_text())  # rank 0 rewrites its marker when the forced stage is done
+
+    timer = threading.Timer(0.5, rank_zero_finishes)
+    timer.start()
+    forced = run_experiment(cfg, force=["tokenizer"], progress=False)
+    timer.join()
+    assert forced.stages[0].status == "skipped"
+    assert forced.stages[0].summary == first.stages[0].summary
+    assert tok_file.is_file()  # rank 1 did not reset rank 0's outputs

@@ -174,15 +174,16 @@ def train_causal_lm(
     if resume:
         log.info("resuming training from %s", resume)
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    trainer.save_model(str(out_dir))  # safetensors
-    # Trainer also pickles its arguments; keep a readable JSON copy instead (no pickles in a model folder).
-    (out_dir / "training_args.bin").unlink(missing_ok=True)
-    (out_dir / "training_args.json").write_text(args.to_json_string())
-    tokenizer.save_pretrained(str(out_dir))
+    trainer.save_model(str(out_dir))  # safetensors; writes on the main process only
     history = trainer.state.log_history
-    (out_dir / "train_log.json").write_text(json.dumps(history, indent=1))
+    if trainer.is_world_process_zero():
+        # Trainer also pickles its arguments; keep a readable JSON copy instead (no pickles in a model folder).
+        (out_dir / "training_args.bin").unlink(missing_ok=True)
+        (out_dir / "training_args.json").write_text(args.to_json_string())
+        tokenizer.save_pretrained(str(out_dir))
+        (out_dir / "train_log.json").write_text(json.dumps(history, indent=1))
+        shutil.rmtree(ckpt_dir, ignore_errors=True)  # the final model is saved; checkpoints only served resuming
     losses = [h["loss"] for h in history if "loss" in h]
-    shutil.rmtree(ckpt_dir, ignore_errors=True)  # the final model is saved; checkpoints only served resuming
     return {
         "parameters": n_params,
         "train_blocks": len(dataset),
