@@ -184,6 +184,11 @@ def run_experiment(
         results = []
         rank, world = distributed_rank()
         started = time.time()
+        if rank == 0:
+            # A redone stage invalidates every later one, including those not run now (`jazari train --force`
+            # leaves eval to be redone by the next `jazari run`, never marked complete on the old model).
+            for stage in redo:
+                run.reset(stage)
         for stage in [s for s in present if s in wanted]:
             if rank != 0 and stage != "train":
                 # Under `accelerate launch`/`torchrun` only rank 0 runs the single-process stages; the other
@@ -192,8 +197,7 @@ def run_experiment(
                 results.append(StageResult(stage, "skipped", 0.0, marker.get("summary", {})))
                 continue
             if stage in redo:
-                if rank == 0:
-                    run.reset(stage)
+                pass  # reset above
             elif run.is_done(stage):
                 marker = run.marker(stage)
                 log.info("stage %s: already complete, skipped", stage)

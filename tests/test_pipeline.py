@@ -125,6 +125,11 @@ def test_unfinished_stage_is_redone_and_force_redoes_later_stages(tmp_path, text
     assert [r.status for r in again.stages] == ["skipped", "skipped", "ran"]
     forced = run_experiment(cfg, force=["train"], progress=False)
     assert [r.status for r in forced.stages] == ["skipped", "ran", "ran"]
+    # forcing one stage alone also un-completes the later ones: they are redone on the next full run
+    only_train = run_experiment(cfg, stages=["train"], force=["train"], progress=False)
+    assert [r.stage for r in only_train.stages] == ["train"]
+    assert not (only_train.run_dir / "eval" / "_SUCCESS.json").exists()
+    assert [r.status for r in run_experiment(cfg, progress=False).stages] == ["skipped", "skipped", "ran"]
     # same seed, same data: the redone training reaches the same loss
     assert forced.stages[1].summary["final_loss"] == first.stages[1].summary["final_loss"]
 
