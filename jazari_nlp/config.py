@@ -51,6 +51,17 @@ class ExperimentConfig(StrictModel):
     train: TrainConfig | None = None
     eval: EvalConfig | None = None
 
+    @field_validator("languages")
+    @classmethod
+    def _register(cls, v: list[LanguageSpec]) -> list[LanguageSpec]:
+        # Registered while validating, before the sections below (fields validate in order), so that their
+        # language codes can be checked against the registry including these varieties.
+        from jazari_nlp.text import register_language
+
+        for spec in v:
+            register_language(spec)
+        return v
+
     @field_validator("name")
     @classmethod
     def _safe_name(cls, v: str) -> str:

@@ -174,7 +174,6 @@ def run_experiment(
         if s not in present:
             raise ConfigError(source, [f"stage {s!r} has no `{'train' if s == 'train' else s}` section in this config"])
     apply_network_policy(cfg.allow_network)
-    _register_languages(cfg)
     run = RunDir.open(cfg.resolved_run_dir(), dump_yaml(cfg), cfg.sha256(), seed=cfg.seed, config_dir=config_dir)
     handler = _attach_log(run.path / "log.txt")
     try:
@@ -262,15 +261,6 @@ def _require_upstream(stage: str, present: list[str], run: RunDir, source: Any) 
             raise ConfigError(
                 source, [f"stage {stage!r} needs stage {before!r} to be complete first: run `jazari run` on this config"]
             )
-
-
-def _register_languages(cfg: ExperimentConfig) -> None:
-    if not cfg.languages:
-        return
-    from jazari_nlp.text import register_language
-
-    for spec in cfg.languages:
-        register_language(spec)
 
 
 def _attach_log(path: Path) -> logging.Handler:
