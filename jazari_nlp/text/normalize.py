@@ -186,9 +186,18 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
         names.append("digits")
     if match:
         names.append("arabic_match")
-    text = _translate(text, _table(*names), _table_gate(*names))
-    if _ZWJ in text:
-        text = _ZWJ_OUTSIDE_TIFINAGH.sub("", text)
+    table, gate = _table(*names), _table_gate(*names)
+    for _ in range(3):
+        # Deleting tatweel or zero-width characters can bring marks together that NFC then reorders or
+        # composes (ـ between shadda and fatha; ا ZWNJ ٕ → إ), and a composed letter can be a look-alike the
+        # tables map: repeat until nothing changes, so that the profile is idempotent.
+        before = text
+        text = _translate(text, table, gate)
+        if _ZWJ in text:
+            text = _ZWJ_OUTSIDE_TIFINAGH.sub("", text)
+        if text is before or text == before or unicodedata.is_normalized("NFC", text):
+            break
+        text = unicodedata.normalize("NFC", text)
     if "\u03b5" in text or "\u03b3" in text or "\u0393" in text:
         text = _GREEK_IN_LATIN.sub(_fix_greek, text)
     if match:
