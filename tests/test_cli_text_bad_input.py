@@ -32,3 +32,22 @@ def test_raw_normalize_keeps_lines_aligned(tmp_path):
     assert res.exit_code == 0
     assert res.stdout.split("\n")[:5] == ["wach labas", "", "", "", "ⴰⵣⵓⵍ"]
     assert "in.jsonl:2: malformed_json" in res.stderr
+
+
+def test_windows_1256_files_and_stdin_are_decoded(tmp_path):
+    cp = tmp_path / "cp.txt"
+    cp.write_bytes("واش نتا مزيان\nsalam\n".encode("cp1256"))
+    for args, stdin in ((["normalize", str(cp)], None), (["normalize"], cp.read_bytes())):
+        res = runner.invoke(app, args, input=stdin)
+        assert res.exit_code == 0, res.output
+        assert [json.loads(x)["text"] for x in res.stdout.splitlines()] == ["واش نتا مزيان", "salam"]
+
+
+def test_jsonl_on_stdin_is_recognised_and_keeps_its_fields():
+    line = '{"text": "إنّ المدرسةَ كبيرةٌ!", "id": 7}\n'
+    res = runner.invoke(app, ["normalize", "--profile", "match"], input=line)
+    assert res.exit_code == 0
+    assert json.loads(res.stdout) == {"text": "ان المدرسه كبيره", "id": 7}
+    res = runner.invoke(app, ["langid", "identify"], input='{"text": "ⴰⵣⵓⵍ ⴼⵍⵍⴰⵡⵏ", "id": 1}\n')
+    out = json.loads(res.stdout)
+    assert out["id"] == 1 and out["lang"] == "zgh_Tfng"

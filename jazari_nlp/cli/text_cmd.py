@@ -18,34 +18,54 @@ langid_app = typer.Typer(help="Identify languages, or train the identifier.\n\nE
                          no_args_is_help=True)
 
 
+def _lines(stream) -> Iterator[str]:
+    """Text lines of a binary stream: UTF-8, else Windows-1256/1252 (per line, via ``decode_bytes``)."""
+    from jazari_nlp.text.normalize import decode_bytes
+
+    for raw in stream:
+        yield decode_bytes(raw.rstrip(b"\r\n"))
+
+
+def _is_json_object(line: str) -> bool:
+    if not line.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
 def _records(files: list[Path] | None, field: str) -> Iterator[tuple[dict | None, str | None]]:
     """``(record, text)`` for each line of the inputs (record is the parsed JSONL object, else None).
 
-    A line that cannot be used (malformed JSON, not an object, no ``field``) comes back as
+    Files ending in ``.jsonl``/``.json`` are JSON lines, others one text per line; on stdin, JSON lines are
+    recognised from the first non-empty line. Bytes that are not UTF-8 are decoded as Windows-1256 (Arabic) or
+    Windows-1252. A line that cannot be used (malformed JSON, not an object, no ``field``) comes back as
     ``({"error": reason, "source": path, "line": n}, None)``: the commands write it out as it is, so every input
     line has exactly one output line and nothing is dropped silently.
     """
-    streams = [(p, p.open(encoding="utf-8", errors="replace")) for p in files] if files else [(None, sys.stdin)]
-    for path, fh in streams:
-        jsonl = path is not None and path.suffix in (".jsonl", ".json")
-        for n, line in enumerate(fh, 1):
-            line = line.rstrip("\n")
-            if jsonl or (path is None and field != "text" and line.startswith("{")):
-                where = {"source": str(path) if path else "<stdin>", "line": n}
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    yield {"error": "malformed_json", **where}, None
-                    continue
-                if not isinstance(rec, dict):
-                    yield {"error": "not_a_json_object", **where}, None
-                elif not isinstance(rec.get(field), str):
-                    yield {"error": f"missing_text_field:{field}", **where}, None
-                else:
-                    yield rec, rec[field]
-            else:
+    inputs = [(str(p), p.open("rb"), p.suffix in (".jsonl", ".json")) for p in files] if files else [
+        ("<stdin>", sys.stdin.buffer, None)]
+    for name, fh, jsonl in inputs:
+        for n, line in enumerate(_lines(fh), 1):
+            if jsonl is None and line.strip():
+                jsonl = _is_json_object(line)  # stdin: decided by its first non-empty line
+            if not jsonl:
                 yield None, line
-        if path is not None:
+                continue
+            where = {"source": name, "line": n}
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                yield {"error": "malformed_json", **where}, None
+                continue
+            if not isinstance(rec, dict):
+                yield {"error": "not_a_json_object", **where}, None
+            elif not isinstance(rec.get(field), str):
+                yield {"error": f"missing_text_field:{field}", **where}, None
+            else:
+                yield rec, rec[field]
+        if files:
             fh.close()
 
 
