@@ -131,7 +131,8 @@ def stage_eval(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) ->
     block = ecfg.block_size or (cfg.train.block_size if cfg.train else 512)
     results = evaluate_perplexity(
         model_dir, files, out, text_field=field_name, lang_column=lang_column if ecfg.per_language else None,
-        block_size=block, batch_size=ecfg.batch_size, max_documents=ecfg.max_documents, progress=progress,
+        block_size=block, batch_size=ecfg.batch_size, max_documents=ecfg.max_documents, seed=cfg.seed,
+        progress=progress,
         provenance={"config_sha256": run.sha256, "run_dir": str(run.path), "model": str(model_dir), "seed": cfg.seed},
     )
     overall = results["metrics"]["all"]

@@ -51,3 +51,10 @@ def test_jsonl_on_stdin_is_recognised_and_keeps_its_fields():
     res = runner.invoke(app, ["langid", "identify"], input='{"text": "ⴰⵣⵓⵍ ⴼⵍⵍⴰⵡⵏ", "id": 1}\n')
     out = json.loads(res.stdout)
     assert out["id"] == 1 and out["lang"] == "zgh_Tfng"
+
+
+def test_external_fasttext_backend_gets_no_arabic_stage():
+    from jazari_nlp.text import LangIdConfig, load_identifier
+
+    assert load_identifier(LangIdConfig())._arabic is not None
+    assert load_identifier(LangIdConfig(backend="fasttext"))._arabic is None

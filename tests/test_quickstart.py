@@ -56,3 +56,13 @@ def test_eval_reports_every_language(short_run):
     assert LANGS | {"all"} == set(results["metrics"])
     for metrics in results["metrics"].values():
         assert metrics["bits_per_byte"] > 0 and metrics["perplexity"] > 1
+
+
+def test_eval_sample_covers_every_language(short_run):
+    from jazari_nlp.corpus import corpus_files
+    from jazari_nlp.evaluation.run import _load_texts
+
+    files = corpus_files(short_run.run_dir / "corpus", "heldout")
+    texts, groups = _load_texts(files, "text", "lang", limit=60, seed=0)
+    assert len(texts) == 60 and set(groups) == LANGS  # not the first 60 rows, which are one or two languages
+    assert _load_texts(files, "text", "lang", limit=60, seed=0) == (texts, groups)

@@ -125,7 +125,11 @@ def normalize_cmd(
 
     Example: jazari normalize --profile match corpus.jsonl --field text > keys.jsonl
     """
-    from jazari_nlp.text.normalize import normalize
+    from jazari_nlp.cli.common import fail
+    from jazari_nlp.text.normalize import PROFILES, normalize
+
+    if profile not in PROFILES:
+        fail(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
 
     def one(text: str) -> tuple[str, str, dict]:
         out = normalize(text, profile, unify_g=unify_g, strip_diacritics=strip_diacritics,
@@ -203,15 +207,24 @@ def langid_train(
     Example: jazari langid train configs/langid.yaml      (the shipped model's recipe)
     Example: jazari langid train my_labelled.tsv -o my_langid.ftz
     """
-    from jazari_nlp.text.langid_train import load_train_config, train_langid, train_langid_files
+    from pydantic import ValidationError
 
-    if len(data) == 1 and data[0].suffix in (".yaml", ".yml"):
-        report = train_langid(load_train_config(data[0]))
-    else:
-        from jazari_nlp.text.langid_train import FastTextParams
+    from jazari_nlp.cli.common import fail
+    from jazari_nlp.text.langid_train import (
+        FastTextParams,
+        load_train_config,
+        train_langid,
+        train_langid_files,
+    )
 
-        params = FastTextParams(dim=dim, epoch=epoch, lr=lr, bucket=bucket, quantize=quantize)
-        report = train_langid_files([str(p) for p in data], output, params)
+    try:
+        if len(data) == 1 and data[0].suffix in (".yaml", ".yml"):
+            report = train_langid(load_train_config(data[0]))
+        else:
+            params = FastTextParams(dim=dim, epoch=epoch, lr=lr, bucket=bucket, quantize=quantize)
+            report = train_langid_files([str(p) for p in data], output, params)
+    except (KeyError, ValueError, RuntimeError, ValidationError) as e:  # unknown label, empty data, bad recipe
+        fail(f"langid train: {e}")
     typer.echo(json.dumps(report, ensure_ascii=False))
 
 

@@ -21,7 +21,9 @@ class EvalConfig(StrictModel):
         description="Evaluate on these txt/jsonl/parquet files instead of the corpus stage's held-out split.",
     )
     text_field: str = "text"
-    max_documents: int | None = Field(None, ge=1, description="Evaluate on at most this many documents.")
+    max_documents: int | None = Field(
+        None, ge=1, description="Evaluate on a seeded random sample of this many documents (None: all)."
+    )
     batch_size: int = Field(8, ge=1)
     block_size: int | None = Field(None, ge=8, description="Window length (None: train.block_size or 512).")
     per_language: bool = Field(True, description="Also report each language (the corpus `lang` column).")

@@ -10,20 +10,27 @@ from typing import Any
 from jazari_nlp.runs import package_versions, write_json
 
 
-def _load_texts(files: list[Path], text_field: str, lang_column: str | None, limit: int | None):
+def _load_texts(files: list[Path], text_field: str, lang_column: str | None, limit: int | None, seed: int = 0):
+    """Texts (and their languages, from ``lang_column`` of parquet shards); with ``limit``, a seeded random
+    sample rather than the first rows, so that every language of a per-language split is represented."""
+    import random
+
     from jazari_nlp.textio import iter_rows, iter_texts
 
+    groups: list[str] | None = None
     if lang_column and all(f.suffix == ".parquet" for f in files):
         texts, groups = [], []
         for row in iter_rows(files, [text_field, lang_column]):
             if isinstance(row[text_field], str) and row[text_field].strip():
                 texts.append(row[text_field])
                 groups.append(row[lang_column] or "und")
-                if limit and len(texts) >= limit:
-                    break
-        return texts, groups
-    texts = list(iter_texts(files, text_field, limit))
-    return texts, None
+    else:
+        texts = list(iter_texts(files, text_field))
+    if limit is not None and len(texts) > limit:
+        keep = sorted(random.Random(seed).sample(range(len(texts)), limit))
+        texts = [texts[i] for i in keep]
+        groups = [groups[i] for i in keep] if groups is not None else None
+    return texts, groups
 
 
 def evaluate_perplexity(
@@ -36,6 +43,7 @@ def evaluate_perplexity(
     block_size: int = 512,
     batch_size: int = 8,
     max_documents: int | None = None,
+    seed: int = 0,
     progress: bool = True,
     provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -48,7 +56,7 @@ def evaluate_perplexity(
 
     from jazari_nlp.evaluation.perplexity import count_windows, score_documents
 
-    texts, groups = _load_texts(files, text_field, lang_column, max_documents)
+    texts, groups = _load_texts(files, text_field, lang_column, max_documents, seed)
     if not texts:
         raise ValueError(f"no evaluation text in {[str(f) for f in files]}")
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True, trust_remote_code=False)

@@ -51,6 +51,9 @@ class LangIdConfig(StrictModel):
     ``label_map`` maps external labels (``__label__tzm_Tfng``) to registry codes before the built-in alias
     table; labels still unknown become ``und`` (or are kept as is with ``unknown_as_und=False``).
     ``arabic_stage`` applies the model's Arabic stage (``<model>.arabic.json``, if there is one).
+    ``backend``: ``jazari`` for models trained by ``jazari langid train``; ``fasttext`` for an external model
+    (GlotLID, OpenLID): its labels go through ``label_map`` and the registry, and no Arabic stage is applied
+    (the stage's weights are fit to a jazari model's scores).
     """
 
     backend: Literal["jazari", "fasttext"] = "jazari"
@@ -145,7 +148,7 @@ class FastTextIdentifier:
         self._raw_predict = getattr(getattr(self.model, "f", None), "predict", None)
         # Darija-vs-rest rescoring of Arabic-script text (langid_arabic); None without a weights file.
         self._arabic = None
-        if cfg.arabic_stage:
+        if cfg.arabic_stage and cfg.backend == "jazari":  # its weights are fit to the shipped model
             from jazari_nlp.text.langid_arabic import load_stage, rescore
 
             self._arabic = load_stage(Path(path).with_suffix(".arabic.json"))
