@@ -35,3 +35,8 @@ def test_review_counterexamples(text, profile):
 def test_idempotent_on_interacting_characters(text, profile):
     once = normalize(text, profile)
     assert normalize(once, profile) == once
+
+
+def test_standalone_greek_gamma_in_latin_amazigh():
+    assert normalize("tlla γ tmazirt") == "tlla ɣ tmazirt"  # Tashelhit "ɣ" (in) typed as Greek γ
+    assert normalize("το γ είναι") == "το γ είναι"  # real Greek text is left alone
