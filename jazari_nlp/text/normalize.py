@@ -85,8 +85,8 @@ _ANY_SPACE = re.compile(r"(?: \s|[^\S ])\s*")  # runs of whitespace other than a
 _LATIN_CHARS = "A-Za-z\u00c0-\u024f\u0250-\u02af\u1e00-\u1eff"
 _GREEK_IN_LATIN = re.compile(f"[^\\s]*[{_LATIN_CHARS}][^\\s]*")
 _GREEK_LOOKALIKE = re.compile("[\u03b5\u03b3\u0393]")
-# A word of look-alikes only (Tashelhit's preposition "ɣ" typed as Greek "γ"), and any other Greek letter.
-_GREEK_ONLY_WORD = re.compile("(?<!\\S)[\u03b5\u03b3\u0393]{1,3}(?!\\S)")
+# A lone γ (Tashelhit's preposition "ɣ" typed as Greek), and any other Greek letter.
+_GREEK_ONLY_WORD = re.compile("(?<!\\S)[\u03b3\u0393](?!\\S)")  # not a lone ε: no such word
 _OTHER_GREEK = re.compile("[\u0370-\u0392\u0394-\u03b2\u03b4\u03b6-\u03ff]")
 _ANY_LATIN = re.compile(f"[{_LATIN_CHARS}]")
 # Cheap gate for mojibake: UTF-8 read as cp1252/latin-1 shows these lead characters.
@@ -204,7 +204,7 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
         text = unicodedata.normalize("NFC", text)
     if "\u03b5" in text or "\u03b3" in text or "\u0393" in text:
         text = _GREEK_IN_LATIN.sub(_fix_greek, text)
-        # Standalone look-alike words too, when the text is Latin and holds no real Greek.
+        # A standalone γ too, when the text is Latin and holds no real Greek.
         if _GREEK_ONLY_WORD.search(text) and _ANY_LATIN.search(text) and not _OTHER_GREEK.search(text):
             text = _GREEK_ONLY_WORD.sub(lambda m: m.group(0).translate(_table("amazigh_latin")), text)
     if match:
