@@ -51,7 +51,11 @@ def test_bad_input_every_document_accounted_for(tmp_path):
     (tmp_path / "good.jsonl").write_text(
         json.dumps({"text": "salam labas"}) + "\n" + "{not json\n" + json.dumps({"body": "no text field"}) + "\n"
         + json.dumps({"text": None}) + "\n", encoding="utf-8")
-    (tmp_path / "bad_utf8.jsonl").write_bytes(b'{"text": "caf\xe9 ok"}\n' + json.dumps({"text": "fine"}).encode() + b"\n")
+    # cp1252 "café" is decoded (on_invalid_utf8: decode, the default); 0x81 0x8D are no character in cp1252 and
+    # the line is not Arabic for cp1256: still invalid_utf8, rejected with its bytes
+    undecodable = b'{"text": "ab\x81\x8d cd"}'
+    (tmp_path / "bad_utf8.jsonl").write_bytes(b'{"text": "caf\xe9 ok"}\n' + json.dumps({"text": "fine"}).encode()
+                                              + b"\n" + undecodable + b"\n")
     (tmp_path / "empty.jsonl").write_bytes(b"")
     big = "a" * (50 * 2**20)
     (tmp_path / "big.jsonl").write_text(json.dumps({"text": big}) + "\n", encoding="utf-8")
@@ -64,15 +68,22 @@ def test_bad_input_every_document_accounted_for(tmp_path):
     m = json.loads((out / "manifest.json").read_text())
     assert m["rejected"] == {"exact_duplicate": 1, "invalid_utf8": 1, "malformed_json": 1,
                              "missing_text_field": 2, "too_long": 1}
-    assert m["documents_read"] == 9 and m["documents_kept"] == 3
+    assert m["documents_read"] == 10 and m["documents_kept"] == 4
     assert m["documents_read"] == m["documents_kept"] + sum(m["rejected"].values())
     assert summary["rejected_total"] == 6 and m["accounting_ok"] is True
+    assert m["encodings"] == {"cp1252": 1} and m["unreadable_files"] == 0
     assert any("matches no file" in w for w in m["warnings"]) and any("empty.jsonl" in w for w in m["warnings"])
     rejects = read_rejects(out)
     assert sorted(r["reason"] for r in rejects) == sorted(
         ["exact_duplicate", "invalid_utf8", "malformed_json", "missing_text_field", "missing_text_field", "too_long"])
     assert next(r for r in rejects if r["reason"] == "too_long")["text"] == big
-    assert sorted(r["text"] for r in read_rows(out)) == ["fine", "salam labas", "wach nta mzyan"]
+    import base64
+
+    assert base64.b64decode(next(r for r in rejects if r["reason"] == "invalid_utf8")["raw_b64"]) == undecodable
+    rows = read_rows(out)
+    assert sorted(r["text"] for r in rows) == ["café ok", "fine", "salam labas", "wach nta mzyan"]
+    assert {r["text"]: r["encoding"] for r in rows}["café ok"] == "cp1252"
+    assert {r["text"]: r["encoding"] for r in rows}["fine"] is None
 
 
 def test_output_rows_columns_and_heldout_split(tmp_path):

@@ -82,8 +82,11 @@ def test_formats_txt_jsonl_gz_zst_parquet_csv_tsv_wet(tmp_path: Path):
     (tmp_path / "e.tsv").write_text("id\ttext\n1\ttab text\n", encoding="utf-8")
     (tmp_path / "f.csv").write_bytes(b"text\nok\nbad \xff byte\n")
     assert [r["text"] for r in iter_file(_src(), tmp_path / "e.tsv")] == ["tab text"]
-    recs = list(iter_file(_src(), tmp_path / "f.csv"))
+    recs = list(iter_file(_src(), tmp_path / "f.csv"))  # on_invalid_utf8: decode (default) → cp1252 "ÿ"
+    assert [(r["text"], r["metadata"].get("encoding")) for r in recs] == [("ok", None), ("bad ÿ byte", "cp1252")]
+    recs = list(iter_file(_src(on_invalid_utf8="reject"), tmp_path / "f.csv"))
     assert recs[0]["text"] == "ok" and recs[1]["metadata"]["_read_error"] == "invalid_utf8"
+    assert recs[1]["metadata"]["raw_b64"] == "YmFkIP8gYnl0ZQ=="  # base64 of b"bad \xff byte"
     body = "ⴰⵣⵓⵍ salam".encode()
     wet = (b"WARC/1.0\r\nWARC-Type: warcinfo\r\nContent-Length: 2\r\n\r\nhi\r\n\r\n"
            b"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Record-ID: <urn:uuid:1>\r\nContent-Length: "

@@ -17,7 +17,10 @@ def build(
     config: Path = typer.Argument(None, help="Experiment YAML with a `corpus:` section (omit with --input)."),
     inputs: list[str] = typer.Option(None, "--input", "-i", help="File or glob (jsonl/txt/parquet...); repeatable."),
     output: Path = typer.Option(None, "--output", "-o", help="Output folder (with --input)."),
-    sets: list[str] = typer.Option(None, "--set", help="Override a config key, e.g. --set corpus.executor.tasks=4."),
+    sets: list[str] = typer.Option(
+        None, "--set", help="Override a config key, e.g. --set corpus.executor.tasks=4. With --input the keys are "
+        "those of the corpus section (the `corpus.` prefix is optional): --set executor.tasks=4, "
+        "--set output.write_rejects=false, --set sources.0.on_invalid_utf8=reject."),
     force: bool = typer.Option(False, "--force", help="Start from scratch instead of resuming."),
     text_field: str = typer.Option("text", help="JSON/parquet field holding the text (with --input)."),
     tasks: int = typer.Option(2, help="datatrove tasks (with --input)."),
@@ -27,7 +30,10 @@ def build(
     """Build a corpus: the corpus stage of an experiment, or the default pipeline on --input files.
 
     Example: jazari corpus build --input 'data/*.jsonl' --input notes.txt --output out/corpus
+    Example: jazari corpus build --input 'data/*.jsonl' --output out/corpus --set executor.tasks=4
     Example: jazari corpus build configs/corpus_national.yaml
+
+    With --input, a file whose extension tells no format (notes.md) is read as plain text, one document per line.
     """
     from jazari_nlp.cli.common import console, err_console, fail
 
@@ -39,17 +45,15 @@ def build(
         from pydantic import ValidationError
 
         from jazari_nlp.corpus.build import CorpusBuildError, build_corpus
-        from jazari_nlp.corpus.config import CorpusConfig
+        from jazari_nlp.corpus.config import input_corpus_config
 
-        sources = [{"name": f"input{i}", "paths": [g], "text_field": text_field} for i, g in enumerate(inputs)]
         try:
-            cfg = CorpusConfig.model_validate(
-                {"sources": sources, "executor": {"tasks": tasks, "workers": workers}},
-                context={"base_dir": Path.cwd()})
+            cfg = input_corpus_config(inputs, text_field=text_field, tasks=tasks, workers=workers,
+                                      overrides=sets or [])
             summary = build_corpus(cfg, output, seed=seed, force=force)
         except ValidationError as e:
             fail(f"invalid input: {e}")
-        except CorpusBuildError as e:
+        except (CorpusBuildError, ValueError) as e:
             fail(str(e))
         console.print(" ".join(f"{k}={v}" for k, v in summary.items()), highlight=False)
         console.print(f"manifest: {output / 'manifest.json'}")

@@ -9,7 +9,9 @@ signature before any can be dropped:
 
 Each executor has its own datatrove logging folder under ``_work/logs``; its completion markers are the resume
 mechanism (a killed build, run again, skips finished tasks). A changed config or ``force=True`` wipes ``_work``
-and the outputs first, so a stale folder never silently does nothing.
+and the outputs first, so a stale folder never silently does nothing. Once ``manifest.json`` is written the
+intermediate data (``_work/pass*``, dedup signatures and clusters: two uncompressed copies of the corpus) is
+deleted; ``_work/logs`` and ``_work/fingerprint`` stay, so running the same build again does nothing.
 
 Example::
 
@@ -31,6 +33,7 @@ from jazari_nlp.corpus.config import CorpusConfig
 
 GLOBAL_STEPS = ("exact_dedup", "near_dedup")
 OUTPUTS = ("train", "heldout", "rejects", "_work", "manifest.json")
+KEEP_IN_WORK = ("logs", "fingerprint")  # what a finished build needs to be recognized as finished
 
 
 class CorpusBuildError(RuntimeError):
@@ -257,6 +260,12 @@ def _preflight(cfg: CorpusConfig, allow_network: bool):
     units, warnings = plan_units(cfg.sources, allow_network)
     if not units:
         raise CorpusBuildError("no input: " + ("; ".join(warnings) or "the sources list no files"))
+    from jazari_nlp.corpus.sources import check_formats
+
+    problems = check_formats(cfg.sources, units)
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise CorpusBuildError("; ".join(problems[:5]) + more)
     for kind, step_cfg in cfg.step_list():
         if kind == "decontaminate":
             from jazari_nlp.schema import expand_globs
@@ -293,6 +302,11 @@ def build_corpus(cfg: CorpusConfig, output_dir: Path, *, seed: int = 0, allow_ne
 
     plan = _Plan(cfg, out, seed, units, prefixes)
     plan.quiet = not verbose
+    done = _finished_manifest(out) if previous == fp and not force and _all_complete(plan) else None
+    if done is not None:
+        clean_work(out)  # in case an earlier run stopped between the manifest and the clean-up
+        _say(progress, f"[green]✓[/] corpus already built (same config and inputs) → {out}")
+        return summary_of(done)
     if plan.near:
         in_bytes = sum(os.path.getsize(p) for _, p in units if p != "hub:" and os.path.isfile(p))
         est = near_dedup_estimate(plan.near[1], max(1, in_bytes // 2000))
@@ -322,9 +336,32 @@ def build_corpus(cfg: CorpusConfig, output_dir: Path, *, seed: int = 0, allow_ne
     from jazari_nlp.corpus.manifest import write_manifest
 
     manifest = write_manifest(plan, out, seed=seed, warnings=warnings, seconds=time.time() - t0)
+    clean_work(out)
     _say(progress, f"[bold]corpus[/]: read {manifest['documents_read']:,}, kept {manifest['documents_kept']:,}, "
                    f"rejected {sum(manifest['rejected'].values()):,} → {out}")
     return summary_of(manifest)
+
+
+def _finished_manifest(out: Path) -> dict | None:
+    """The manifest of a finished build whose accounting held (else None: write it again, or raise again)."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest if manifest.get("accounting_ok") else None
+
+
+def clean_work(out: Path) -> list[str]:
+    """Delete the intermediate data of a finished build (``_work/pass0``, ``exact_sig``, ``minhash_*``...),
+    keeping ``_work/logs`` (completion markers, stats) and the fingerprint. Returns the names removed."""
+    work = Path(out) / "_work"
+    removed = []
+    for p in sorted(work.iterdir()) if work.is_dir() else []:
+        if p.name in KEEP_IN_WORK:
+            continue
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        removed.append(p.name)
+    return removed
 
 
 def _sig_docs(folder: Path, step_cfg) -> int:

@@ -23,12 +23,55 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from jazari_nlp.schema import InputGlob, StrictModel
 from jazari_nlp.text.langid import LangIdConfig
 
 FORMATS = ("auto", "txt", "jsonl", "parquet", "csv", "tsv", "arrow", "warc", "wet", "hub")
+
+
+def language_code(code: str, where: str) -> str:
+    """The registry code for a code or alias (``english`` → ``eng_Latn``); a ValueError with a did-you-mean
+    for an unknown one, so a typo fails at validation instead of silently dropping every document.
+    Codes added by an experiment's ``languages:`` section are known (they are registered first).
+
+    Example: ``language_code("ENG", "langid.keep")`` → ``'eng_Latn'``.
+    """
+    import difflib
+
+    from jazari_nlp.text import UnknownLanguageError, canonical_code, languages
+
+    try:
+        return canonical_code(code)
+    except UnknownLanguageError:
+        pass
+    known = [lang.code for lang in languages()]
+    names = {c.lower(): c for c in known}
+    for lang in languages():
+        names.update({a.lower(): lang.code for a in lang.aliases})
+    near = difflib.get_close_matches(str(code).lower(), list(names), n=1, cutoff=0.6)
+    hint = f" (did you mean {names[near[0]]!r}?)" if near else ""
+    raise ValueError(f"{where}: unknown language {code!r}{hint}; known codes: {', '.join(known)} "
+                     "(an experiment can add codes in its `languages:` section)")
+
+
+def _language_keys(v: dict, where: str) -> dict:
+    out: dict = {}
+    for code, value in v.items():
+        canon = language_code(code, where)
+        if canon in out:
+            raise ValueError(f"{where}: {code!r} and another key both mean {canon!r}")
+        out[canon] = value
+    return out
 
 
 class SourceConfig(StrictModel):
@@ -46,10 +89,19 @@ class SourceConfig(StrictModel):
     license: str = "unknown"
     weight: float = Field(1.0, ge=0, description="Sampling weight recorded in rows and the manifest.")
     document_per: Literal["line", "paragraph", "file"] = Field("line", description="txt files: what a document is.")
-    on_invalid_utf8: Literal["reject", "replace"] = Field(
-        "reject", description="reject: the record goes to rejects as `invalid_utf8`; replace: U+FFFD and keep."
-    )
+    on_invalid_utf8: Literal["decode", "reject", "replace"] = Field(
+        "decode", description="decode: bytes that are not UTF-8 are read as Windows-1256 (Arabic) or cp1252 "
+        "(jazari_nlp.text.decode_bytes), `invalid_utf8` if still unreadable; reject: always `invalid_utf8`; "
+        "replace: U+FFFD and keep.")
     limit: int = Field(-1, description="Read at most this many documents per file (-1: all).")
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, v: str | None, info: ValidationInfo) -> str | None:
+        # skip_exists: a worker re-validating a config already checked (where experiment codes are unknown)
+        if v is None or (info.context or {}).get("skip_exists"):
+            return v
+        return language_code(v, "language")
 
     @model_validator(mode="after")
     def _has_input(self) -> SourceConfig:
@@ -86,6 +138,19 @@ class LangIdStep(StrictModel):
     # FineWeb-2's published language_score thresholds for these two languages (configs/<lang>.yml).
     thresholds: dict[str, float] = Field(default_factory=lambda: {"ary_Arab": 0.418, "zgh_Tfng": 0.3})
     max_chars: int = Field(1000, gt=0, description="Identify on the first N characters (speed).")
+
+    @field_validator("keep")
+    @classmethod
+    def _known_keep(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else list(dict.fromkeys(language_code(c, "langid.keep") for c in v))
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_thresholds(cls, v: dict[str, float]) -> dict[str, float]:
+        for code, t in v.items():
+            if not 0 <= t <= 1:
+                raise ValueError(f"langid.thresholds.{code}: {t} is not a score between 0 and 1")
+        return _language_keys(v, "langid.thresholds")
 
 
 class QualityThresholds(StrictModel):
@@ -128,7 +193,12 @@ class QualityStep(StrictModel):
             QualityThresholds.model_validate(over)  # typo'd keys fail here, before any work
             if not isinstance(over, dict):
                 raise ValueError(f"per_language.{lang} must be a mapping")
-        return v
+        return _language_keys(v, "quality.per_language")
+
+    @field_validator("stopwords")
+    @classmethod
+    def _known_stopword_languages(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        return _language_keys(v, "quality.stopwords")
 
 
 class PiiStep(StrictModel):
@@ -311,3 +381,31 @@ class CorpusConfig(StrictModel):
 
     def step_list(self) -> list[tuple[str, StrictModel]]:
         return [step_kind_and_config(e) for e in self.steps]
+
+
+def input_corpus_config(patterns: list[str], *, text_field: str = "text", tasks: int = 2, workers: int = 1,
+                        overrides: list[str] | None = None, base_dir=None) -> CorpusConfig:
+    """The corpus config of ``jazari corpus build --input``: the default steps on the given files, then the
+    ``--set`` overrides, written relative to the corpus section (a leading ``corpus.`` is accepted).
+    Files whose extension tells no format are read as txt (see ``sources.input_sources``).
+
+    Example: ``input_corpus_config(["data/*.jsonl"], overrides=["executor.tasks=4"]).executor.tasks`` → ``4``.
+    """
+    from pathlib import Path
+
+    from jazari_nlp.config import _apply_override, parse_override
+    from jazari_nlp.corpus.sources import input_sources
+
+    data: dict[str, Any] = {"sources": input_sources(patterns, text_field),
+                            "executor": {"tasks": tasks, "workers": workers}}
+    for text in overrides or []:
+        parts, value = parse_override(text)
+        if parts[0] == "corpus":
+            parts = parts[1:]
+        if not parts:
+            raise ValueError(f"--set {text}: give a key inside the corpus section, e.g. executor.tasks=4")
+        try:
+            _apply_override(data, parts, value, Path.cwd())
+        except ValueError as e:
+            raise ValueError(f"--set {text}: {e}") from None
+    return CorpusConfig.model_validate(data, context={"base_dir": Path(base_dir) if base_dir else Path.cwd()})

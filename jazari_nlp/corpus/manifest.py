@@ -90,6 +90,10 @@ def write_manifest(plan, out: Path, *, seed: int, warnings: list[str], seconds: 
         "seed": seed,
         "heldout_fraction": plan.cfg.heldout_fraction,
         "input_units": reader["input_units"],
+        # documents not read as UTF-8: {"cp1256": n, "cp1252": n, "utf-8-replace": n} (see SourceConfig.on_invalid_utf8)
+        "encodings": {k.removeprefix("encoding_"): v for k, v in sorted(reader.items()) if k.startswith("encoding_")},
+        "unreadable_files": reader["unreadable_files"],
+        "lone_surrogates_removed": reader["lone_surrogates_removed"],
         "splits": {s: {"documents": writer[f"{s}_docs"], "bytes": writer[f"{s}_bytes"]} for s in ("train", "heldout")},
         "bytes_kept": cs["total"]["bytes"],
         "words_kept": cs["total"]["words"],

@@ -1,6 +1,8 @@
 """Personal data scrubbing: emails, Moroccan phone numbers, CIN, IBAN/RIB, IP addresses → typed placeholders.
 
 Patterns run in a fixed order (long digit runs first) so that a RIB is never half-eaten by the phone pattern.
+They match on a copy of the text with Arabic-Indic (٠-٩) and Eastern Arabic-Indic (۰-۹) digits mapped to ASCII
+(same length, so the spans found there are cut out of the original text).
 
 Example::
 
@@ -23,9 +25,10 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"
         r"|\b(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}\b"
     ),
-    # +212 / 00212 / 0 followed by 5, 6 or 7 and eight more digits, in groups
+    # +212 / 00212 / 0 followed by 5, 6 or 7 and eight more digits, in groups. A number glued to a word is
+    # still a number ("l0612345678", "ل0612345678"): only a digit, "+" or a decimal point before it stops it.
     "PHONE": re.compile(
-        rf"(?<![\w+])(?:(?:\+|00)212{_D}\(?0?\)?{_D}|0)[5-7](?:{_D}\d){{8}}(?!\d)"
+        rf"(?<![0-9+])(?<![0-9][.,])(?:(?:\+|00)212{_D}\(?0?\)?{_D}|0)[5-7](?:{_D}[0-9]){{8}}(?![0-9])"
     ),
     # national identity card: 1-2 Latin letters then 5-6 digits (BK123456, A12345)
     "CIN": re.compile(r"\b[A-Z]{1,2}\d{5,6}\b"),
@@ -33,6 +36,9 @@ PATTERNS: dict[str, re.Pattern[str]] = {
 
 
 _DIGIT = re.compile(r"\d")
+# Arabic-Indic and Eastern Arabic-Indic digits → ASCII, one character for one (offsets hold).
+_TO_ASCII = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_NON_ASCII_DIGIT = re.compile("[٠-٩۰-۹]")
 
 
 def _may_contain(text: str) -> set[str]:
@@ -54,7 +60,19 @@ def scrub(text: str, kinds: tuple[str, ...] = tuple(PATTERNS)) -> tuple[str, dic
     for kind in PATTERNS:
         if kind not in kinds or kind not in possible:
             continue
-        text, n = PATTERNS[kind].subn(PLACEHOLDERS[kind], text)
+        if _NON_ASCII_DIGIT.search(text):
+            text, n = _sub_on_ascii_digits(PATTERNS[kind], PLACEHOLDERS[kind], text)
+        else:
+            text, n = PATTERNS[kind].subn(PLACEHOLDERS[kind], text)
         if n:
             counts[kind] = n
     return text, counts
+
+
+def _sub_on_ascii_digits(pattern: re.Pattern[str], placeholder: str, text: str) -> tuple[str, int]:
+    """``pattern.subn`` where the matching sees ASCII digits; the unmatched text keeps its own digits."""
+    parts, last, n = [], 0, 0
+    for m in pattern.finditer(text.translate(_TO_ASCII)):
+        parts += [text[last:m.start()], placeholder]
+        last, n = m.end(), n + 1
+    return "".join(parts) + text[last:], n

@@ -4,6 +4,11 @@ A record that cannot be read (malformed JSON, invalid UTF-8, no text field) is n
 document whose ``metadata["_read_error"]`` names the reason, so the first pipeline step can count it and write it
 to ``rejects/`` with everything else. Nothing disappears silently.
 
+Bytes that are not UTF-8 go through ``jazari_nlp.text.decode_bytes`` (Windows-1256 when that gives Arabic, else
+cp1252) under ``on_invalid_utf8: decode`` (the default); the encoding used is kept as ``metadata["encoding"]``.
+A file that fails mid-way (truncated gzip, corrupt parquet) yields the records read before the failure and one
+``unreadable_file`` record, and the build goes on.
+
 Example::
 
     docs = list(iter_file(SourceConfig(name="x", paths=["a.jsonl"]), Path("a.jsonl")))
@@ -11,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import csv
 import gzip
 import io
@@ -30,7 +36,7 @@ _PARAGRAPHS = re.compile(rb"\r?\n[ \t]*\r?\n")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def detect_format(path: Path) -> str:
+def detect_format(path: Path, default: str | None = None) -> str:
     """Format from the extension, compression suffix stripped. Example: ``x.jsonl.zst`` → ``jsonl``."""
     if path.is_dir():
         return "arrow"  # a `save_to_disk` folder
@@ -41,8 +47,51 @@ def detect_format(path: Path) -> str:
         return "wet"
     ext = os.path.splitext(name)[1]
     if ext not in EXT_FORMATS:
-        raise ValueError(f"cannot tell the format of {path} from its extension; set `format:` on the source")
+        if default is not None:
+            return default
+        raise ValueError(f"cannot tell the format of {path} from its extension "
+                         f"(known: {', '.join(sorted(EXT_FORMATS))}, .wet); set `format:` on the source")
     return EXT_FORMATS[ext]
+
+
+def check_formats(sources: list[SourceConfig], units: list[tuple[int, str]]) -> list[str]:
+    """One message per work unit whose format cannot be known before reading (unknown extension, or a file
+    source given ``format: hub``). The build refuses to start on any, instead of failing inside a worker."""
+    problems = []
+    for si, path in units:
+        src = sources[si]
+        if path == "hub:":
+            continue
+        if src.format == "hub":
+            problems.append(f"source {src.name!r}: {path} is a file, but the source says `format: hub`")
+        elif src.format == "auto":
+            try:
+                detect_format(Path(path))
+            except ValueError as e:
+                problems.append(f"source {src.name!r}: {e}")
+    return problems
+
+
+def input_sources(patterns: list[str], text_field: str = "text") -> list[dict]:
+    """Source dicts for ``jazari corpus build --input``: one per pattern; files of a pattern whose extension
+    tells no format (``notes.md``) are read as plain text, one document per line, in a ``<name>_txt`` source.
+
+    Example: ``input_sources(["a.jsonl", "notes.md"])`` →
+    ``[{"name": "input0", "paths": ["a.jsonl"], ...}, {"name": "input1_txt", "paths": [".../notes.md"], "format": "txt", ...}]``
+    """
+    out = []
+    for i, pat in enumerate(patterns):
+        files, _ = expand_globs([str(Path(pat).expanduser().absolute())])
+        unknown = [f for f in files if detect_format(f, default="") == ""]
+        known = [f for f in files if f not in unknown]
+        base = {"text_field": text_field}
+        if not unknown:
+            out.append({"name": f"input{i}", "paths": [pat], **base})
+            continue
+        if known:
+            out.append({"name": f"input{i}", "paths": [str(f) for f in known], **base})
+        out.append({"name": f"input{i}_txt", "paths": [str(f) for f in unknown], "format": "txt", **base})
+    return out
 
 
 def open_binary(path: Path) -> io.BufferedIOBase:
@@ -80,18 +129,53 @@ def _common_root(paths: list[Path]) -> Path:
         return Path("/")
 
 
-def _decode(raw: bytes, src: SourceConfig) -> tuple[str, str | None]:
+# cp1252 first: where both give the same text (French "café"), cp1252 is the honest name; Arabic text
+# decoded as cp1256 is never what cp1252 gives.
+LEGACY_ENCODINGS = ("cp1252", "cp1256", "latin-1")
+
+
+def legacy_encoding(raw: bytes, text: str) -> str | None:
+    """Which single-byte encoding turned ``raw`` into ``text`` (None: none of LEGACY_ENCODINGS did).
+    Example: ``legacy_encoding("سلام".encode("cp1256"), "سلام")`` → ``'cp1256'``."""
+    for enc in LEGACY_ENCODINGS:
+        if raw.decode(enc, errors="replace") == text:
+            return enc
+    return None
+
+
+def _decode(raw: bytes, src: SourceConfig) -> tuple[str, str | None, dict]:
+    """``(text, read error or None, extra metadata)``. Valid UTF-8 passes untouched (no metadata)."""
     try:
-        return raw.decode("utf-8"), None
+        return raw.decode("utf-8"), None, {}
     except UnicodeDecodeError:
-        text = raw.decode("utf-8", errors="replace")
-        return text, (None if src.on_invalid_utf8 == "replace" else "invalid_utf8")
+        pass
+    if src.on_invalid_utf8 == "decode":
+        from jazari_nlp.text import decode_bytes
+
+        text = decode_bytes(raw)
+        enc = legacy_encoding(raw, text)
+        # U+FFFD: bytes the encoding has no character for; NUL: binary or UTF-16, not single-byte text
+        if enc is not None and "\ufffd" not in text and "\x00" not in text:
+            return text, None, {"encoding": enc}
+    text = raw.decode("utf-8", errors="replace")
+    if src.on_invalid_utf8 == "replace":
+        return text, None, {"encoding": "utf-8-replace"}
+    return text, "invalid_utf8", {"raw_b64": base64.b64encode(raw).decode("ascii")}
 
 
-def _record(text: str, doc_id: str, src: SourceConfig, error: str | None = None) -> dict:
+def _record(text: str, doc_id: str, src: SourceConfig, error: str | None = None, extra: dict | None = None) -> dict:
     meta = {"source": src.name, "license": src.license, "weight": src.weight}
     if src.language:
         meta["lang_hint"] = src.language
+    if extra:
+        meta.update(extra)
+    # Lone surrogates (JSON "\ud800", half an emoji in scraped tweets) cannot be written as UTF-8 by any
+    # writer downstream: drop them here, counted, whatever the step list is.
+    if _SURROGATE.search(text):
+        text, n = _SURROGATE.subn("", text)
+        meta["lone_surrogates_removed"] = n
+    if _SURROGATE.search(doc_id):
+        doc_id = _SURROGATE.sub("\ufffd", doc_id)
     if error:
         meta["_read_error"] = error
     return {"text": text, "id": doc_id, "metadata": meta}
@@ -186,8 +270,8 @@ def _iter_txt(src: SourceConfig, path: Path, prefix: str,
     for i, raw in units:
         if not raw.strip():
             continue  # blank lines separate documents; they are not documents
-        text, err = _decode(raw.rstrip(b"\r\n"), src)
-        yield _record(text, f"{prefix}:{i}", src, err)
+        text, err, extra = _decode(raw.rstrip(b"\r\n"), src)
+        yield _record(text, f"{prefix}:{i}", src, err, extra)
 
 
 def _get_text(row: dict, src: SourceConfig) -> str | None:
@@ -201,34 +285,47 @@ def _row_id(row: dict, src: SourceConfig, fallback: str) -> str:
     return fallback
 
 
-def _iter_jsonl(src: SourceConfig, path: Path, prefix: str,
-                byte_range: tuple[int, int] | None = None) -> Iterator[dict]:
+def _loads(text: str):
+    """orjson, else the standard library: orjson refuses escaped lone surrogates (``"a\\ud800b"``, common in
+    scraped tweets) that ``json`` reads; :func:`_record` then removes them. Raises ValueError if neither can."""
+    import json
+
     import orjson
 
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def _iter_jsonl(src: SourceConfig, path: Path, prefix: str,
+                byte_range: tuple[int, int] | None = None) -> Iterator[dict]:
     for i, raw in _numbered_lines(path, byte_range):
         if not raw.strip():
             continue
-        text, err = _decode(raw.rstrip(b"\r\n"), src)
+        text, err, extra = _decode(raw.rstrip(b"\r\n"), src)
         if err:
-            yield _record(text, f"{prefix}:{i}", src, err)
+            yield _record(text, f"{prefix}:{i}", src, err, extra)
             continue
         try:
-            row = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            yield _record(text, f"{prefix}:{i}", src, "malformed_json")
+            row = _loads(text)
+        except (ValueError, RecursionError):
+            yield _record(text, f"{prefix}:{i}", src, "malformed_json", extra)
             continue
         if not isinstance(row, dict):
-            yield _record(text, f"{prefix}:{i}", src, "malformed_json")
+            yield _record(text, f"{prefix}:{i}", src, "malformed_json", extra)
             continue
         value = _get_text(row, src)
         doc_id = _row_id(row, src, f"{prefix}:{i}")
         if value is None:
-            yield _record(text, doc_id, src, "missing_text_field")
+            yield _record(text, doc_id, src, "missing_text_field", extra)
         else:
-            yield _record(value, doc_id, src)
+            yield _record(value, doc_id, src, None, extra)
 
 
-def _iter_rows(rows: Iterator[dict], src: SourceConfig, prefix: str) -> Iterator[dict]:
+def _iter_rows(rows: Iterator[dict], src: SourceConfig, prefix: str, escaped_bytes: bool = False) -> Iterator[dict]:
+    """Rows of a table. ``escaped_bytes``: the reader kept invalid UTF-8 bytes as surrogateescape surrogates
+    (csv/tsv), which are turned back into the bytes and decoded like a txt line."""
     import json
 
     for i, row in enumerate(rows):
@@ -236,8 +333,14 @@ def _iter_rows(rows: Iterator[dict], src: SourceConfig, prefix: str) -> Iterator
         doc_id = _row_id(row, src, f"{prefix}:{i}")
         if value is None:
             yield _record(json.dumps(row, ensure_ascii=False, default=str), doc_id, src, "missing_text_field")
-        elif _SURROGATE.search(value):
-            yield _record(value.encode("utf-8", "replace").decode("utf-8"), doc_id, src, "invalid_utf8")
+        elif escaped_bytes and _SURROGATE.search(value):
+            try:
+                raw = value.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # a real lone surrogate, not an escaped byte: _record drops it
+                yield _record(value, doc_id, src)
+                continue
+            text, err, extra = _decode(raw, src)
+            yield _record(text, doc_id, src, err, extra)
         else:
             yield _record(value, doc_id, src)
 
@@ -289,26 +392,56 @@ def _iter_warc(src: SourceConfig, path: Path, prefix: str) -> Iterator[dict]:
         kind = headers.get("warc-type", "")
         doc_id = headers.get("warc-record-id", f"{prefix}:{i}").strip("<>")
         if kind == "conversion":  # WET: already plain text
-            text, err = _decode(payload, src)
-            yield _record(text, doc_id, src, err)
+            text, err, extra = _decode(payload, src)
+            yield _record(text, doc_id, src, err, extra)
         elif kind == "response":  # WARC: HTTP response, extract the main text of HTML pages
             _, _, body = payload.partition(b"\r\n\r\n")
-            html, err = _decode(body, src)
+            html, err, extra = _decode(body, src)
             if err:
-                yield _record(html, doc_id, src, err)
+                yield _record(html, doc_id, src, err, extra)
                 continue
             import trafilatura
 
             text = trafilatura.extract(html, favor_precision=True, include_comments=False) or ""
-            yield _record(text, doc_id, src, None if text.strip() else "no_extractable_text")
+            yield _record(text, doc_id, src, None if text.strip() else "no_extractable_text", extra)
+
+
+def guarded(records: Iterator[dict], src: SourceConfig, where: str, doc_id: str) -> Iterator[dict]:
+    """``records``, and if reading fails part-way one ``unreadable_file`` record instead of an exception:
+    the records read before the failure are kept and the build goes on with the next file.
+
+    Example: a gzip cut short after 2 lines → 2 records, then
+    ``{"text": "", "metadata": {"_read_error": "unreadable_file", "path": ..., "error": "EOFError: ...",
+    "records_read_before": 2, ...}}``.
+    """
+    n = 0
+    try:
+        for rec in records:
+            yield rec
+            n += 1
+    except Exception as e:  # noqa: BLE001 - any reader failure (EOFError, ArrowInvalid, OSError...) is per-file
+        error = f"{type(e).__name__}: {e}"[:2000]
+        yield _record("", doc_id, src, "unreadable_file",
+                      {"path": where, "error": error, "records_read_before": n})
 
 
 def iter_file(src: SourceConfig, path: Path, prefix: str | None = None,
               byte_range: tuple[int, int] | None = None) -> Iterator[dict]:
-    """Raw records ``{text, id, metadata}`` of one file of a source (bad records carry ``_read_error``).
+    """Raw records ``{text, id, metadata}`` of one file of a source (bad records carry ``_read_error``; a file
+    that fails mid-way ends with one ``unreadable_file`` record, see :func:`guarded`).
     ``byte_range``: only the lines beginning in it (splittable files, see :func:`work_pieces`)."""
-    fmt = detect_format(path) if src.format == "auto" else src.format
     prefix = prefix or f"{src.name}/{path.name}"
+    where = str(path) if byte_range is None else f"{path}@{byte_range[0]}-{byte_range[1]}"
+    unreadable_id = f"{prefix}:unreadable" + ("" if byte_range is None else f"@{byte_range[0]}")
+    for n, rec in enumerate(guarded(_file_records(src, path, prefix, byte_range), src, where, unreadable_id)):
+        if src.limit != -1 and n >= src.limit:
+            break
+        yield rec
+
+
+def _file_records(src: SourceConfig, path: Path, prefix: str,
+                  byte_range: tuple[int, int] | None) -> Iterator[dict]:
+    fmt = detect_format(path) if src.format == "auto" else src.format
     if byte_range is not None and fmt not in ("txt", "jsonl"):
         raise ValueError(f"byte ranges need a line-based file, not {fmt}")
     if fmt == "txt":
@@ -318,17 +451,14 @@ def iter_file(src: SourceConfig, path: Path, prefix: str | None = None,
     elif fmt == "parquet":
         it = _iter_rows(_parquet_rows(path), src, prefix)
     elif fmt in ("csv", "tsv"):
-        it = _iter_rows(_csv_rows(path, "\t" if fmt == "tsv" else ","), src, prefix)
+        it = _iter_rows(_csv_rows(path, "\t" if fmt == "tsv" else ","), src, prefix, escaped_bytes=True)
     elif fmt == "arrow":
         it = _iter_rows(_arrow_rows(path), src, prefix)
     elif fmt in ("warc", "wet"):
         it = _iter_warc(src, path, prefix)
     else:
         raise ValueError(f"format {fmt!r} is not a file format")
-    for n, rec in enumerate(it):
-        if src.limit != -1 and n >= src.limit:
-            break
-        yield rec
+    yield from it
 
 
 def iter_hub(src: SourceConfig) -> Iterator[dict]:
@@ -336,7 +466,8 @@ def iter_hub(src: SourceConfig) -> Iterator[dict]:
     import datasets
 
     ds = datasets.load_dataset(src.hub, src.hub_config, split=src.hub_split, streaming=True)
-    rows = _iter_rows(iter(ds), src, f"{src.name}/{src.hub}")
+    prefix = f"{src.name}/{src.hub}"
+    rows = guarded(_iter_rows(iter(ds), src, prefix), src, f"hub:{src.hub}", f"{prefix}:unreadable")
     for n, rec in enumerate(rows):
         if src.limit != -1 and n >= src.limit:
             break

@@ -131,7 +131,14 @@ class SourceReader(PipelineStep):
             records = iter_hub(src) if path == "hub:" else iter_file(src, Path(path), self.prefixes[ui], byte_range)
             for rec in records:
                 self.stat_update("documents")
-                yield Document(text=rec["text"], id=rec["id"], metadata=rec["metadata"])
+                meta = rec["metadata"]
+                if "encoding" in meta:  # decoded from a legacy encoding (or with replacement characters)
+                    self.stat_update(f"encoding_{meta['encoding']}")
+                if meta.get("lone_surrogates_removed"):
+                    self.stat_update("lone_surrogates_removed", value=meta["lone_surrogates_removed"])
+                if meta.get("_read_error") == "unreadable_file":
+                    self.stat_update("unreadable_files")
+                yield Document(text=rec["text"], id=rec["id"], metadata=meta)
 
 
 class ReadCheck(JazariFilter):
@@ -453,7 +460,7 @@ def heldout(doc_id: str, seed: int, fraction: float) -> bool:
 
 
 ROW_FIELDS = ("id", "lang", "lang_score", "script", "source", "license", "weight", "lang_hint", "pii_replaced",
-              "contaminated", "duplicate_count", "words", "chars")
+              "contaminated", "duplicate_count", "words", "chars", "encoding")
 
 
 def _row(doc: Document) -> dict:
@@ -473,6 +480,7 @@ def _row(doc: Document) -> dict:
         "duplicate_count": int(m.get("duplicate_count", 0)),
         "words": len([w for w in split_words(doc.text) if w]),
         "chars": len(doc.text),
+        "encoding": m.get("encoding"),  # None: the input was UTF-8
     }
 
 
@@ -483,7 +491,7 @@ def parquet_schema():
         ("text", pa.string()), ("id", pa.string()), ("lang", pa.string()), ("lang_score", pa.float64()),
         ("script", pa.string()), ("source", pa.string()), ("license", pa.string()), ("weight", pa.float64()),
         ("lang_hint", pa.string()), ("pii_replaced", pa.int64()), ("contaminated", pa.bool_()),
-        ("duplicate_count", pa.int64()), ("words", pa.int64()), ("chars", pa.int64()),
+        ("duplicate_count", pa.int64()), ("words", pa.int64()), ("chars", pa.int64()), ("encoding", pa.string()),
     ])
 
 
@@ -510,6 +518,11 @@ class CorpusWriter(ParquetWriter):
         super().write(document, rank, split=split)
 
 
+# Reader facts about a reject, written as top-level fields: {reason: unreadable_file, path, error,
+# records_read_before}; raw_b64 holds the original bytes of an `invalid_utf8` record (nothing is lost).
+REJECT_FIELDS = ("path", "error", "records_read_before", "raw_b64")
+
+
 class RejectWriter(JsonlWriter):
     """Writes dropped documents with their reason to ``rejects/<step>/<rank>.jsonl.gz``."""
 
@@ -520,6 +533,8 @@ class RejectWriter(JsonlWriter):
     def _default_adapter(self, document: Document) -> dict:
         m = {k: v for k, v in document.metadata.items() if k not in (MATCH, MATCH_OF)}
         reason = m.pop("filter_reason", None) or self.default_reason or "unknown"
-        return {"id": document.id, "reason": reason, "step": self.step_name, "source": m.pop("source", None),
-                "license": m.pop("license", None), "lang": m.pop("lang", None), "text": document.text,
-                "metadata": m}
+        row = {"id": document.id, "reason": reason, "step": self.step_name, "source": m.pop("source", None),
+               "license": m.pop("license", None), "lang": m.pop("lang", None), "text": document.text}
+        row.update({k: m.pop(k) for k in REJECT_FIELDS if k in m})
+        row["metadata"] = m
+        return row
