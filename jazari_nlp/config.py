@@ -205,7 +205,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return parts, value
 
 
-def _apply_override(data: dict, parts: list[str], value: Any, cwd: Path) -> None:
+def apply_override(data: dict, parts: list[str], value: Any, cwd: Path) -> None:
+    """Set ``data[parts[0]][parts[1]]... = value`` in a raw config mapping (lists indexed by number); path
+    values are made absolute against ``cwd``. Used for ``--set`` on experiments and on ``corpus build --input``."""
     node = data
     for part in parts[:-1]:
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -235,7 +237,7 @@ def load_raw(path: str | Path, overrides: list[str] | None = None) -> tuple[dict
     for text in overrides or []:
         try:
             parts, value = parse_override(text)
-            _apply_override(data, parts, value, Path.cwd())
+            apply_override(data, parts, value, Path.cwd())
         except ValueError as e:
             raise ConfigError(path, [f"--set {text}: {e}"]) from None
         origins[".".join(parts)] = Path("--set")

@@ -393,7 +393,7 @@ def input_corpus_config(patterns: list[str], *, text_field: str = "text", tasks:
     """
     from pathlib import Path
 
-    from jazari_nlp.config import _apply_override, parse_override
+    from jazari_nlp.config import apply_override, parse_override
     from jazari_nlp.corpus.sources import input_sources
 
     data: dict[str, Any] = {"sources": input_sources(patterns, text_field),
@@ -405,7 +405,7 @@ def input_corpus_config(patterns: list[str], *, text_field: str = "text", tasks:
         if not parts:
             raise ValueError(f"--set {text}: give a key inside the corpus section, e.g. executor.tasks=4")
         try:
-            _apply_override(data, parts, value, Path.cwd())
+            apply_override(data, parts, value, Path.cwd())
         except ValueError as e:
             raise ValueError(f"--set {text}: {e}") from None
     return CorpusConfig.model_validate(data, context={"base_dir": Path(base_dir) if base_dir else Path.cwd()})
