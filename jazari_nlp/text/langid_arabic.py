@@ -80,20 +80,19 @@ def marker_features(prepared: str) -> list[float]:
     ``log1p`` of the number of Arabic-script words; ``prepared`` is :func:`jazari_nlp.text.langid.prepare` output."""
     table = _lookup()
     counts = [0] * (len(GROUPS) + 2)
-    verbs = len(GROUPS)
-    for tok in fold(prepared).split():
-        if not ("\u0621" <= tok[0] <= "\u064a"):
-            continue
-        counts[-1] += 1
+    toks = _ARABIC_TOKEN.findall(fold(prepared))  # the words that start with an Arabic letter, found in C
+    counts[-1] = len(toks)
+    for tok in toks:
         group = table.get(tok)
         if group is not None:
             counts[group] += 1
         elif tok[0] in "كتغ" and _ARY_VERB.match(tok) and not _NOT_ARY_VERB.match(tok):
-            counts[verbs] += 1
+            counts[-2] += 1  # a Darija ka-/ki-/gha- verb
     return [_LOG1P[c] if c < 64 else math.log1p(c) for c in counts]
 
 
 _LOG1P = [math.log1p(i) for i in range(64)]
+_ARABIC_TOKEN = re.compile(r"(?<!\S)[\u0621-\u064a]\S*")
 
 
 def features(probs: dict[str, float], prepared: str) -> list[float]:
