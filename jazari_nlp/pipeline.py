@@ -102,9 +102,9 @@ def stage_tokenizer(cfg: ExperimentConfig, run: RunDir, out: Path, progress: boo
 
     tcfg = cfg.tokenizer
     files, field_name = _inputs(tcfg, "tokenizer", run, "train")
-    tok = train_tokenizer(tcfg, iter_texts(files, field_name, tcfg.max_documents), out, progress=progress)
+    tok, n_docs = train_tokenizer(tcfg, iter_texts(files, field_name, tcfg.max_documents), out, progress=progress)
     sample = list(iter_texts(files, field_name, limit=2000))
-    return {"vocab_size": len(tok), "documents": tok.init_kwargs.get("n_training_documents"),
+    return {"vocab_size": len(tok), "documents": n_docs,
             "fertility": round(fertility(tok, sample), 3)}
 
 

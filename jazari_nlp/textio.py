@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
+
+log = logging.getLogger("jazari_nlp.textio")
 
 
 def iter_texts(files: list[Path], text_field: str = "text", limit: int | None = None) -> Iterator[str]:
@@ -52,14 +55,19 @@ def _iter_file(path: Path, text_field: str) -> Iterator[str]:
     opener = gzip.open if name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
         if ".jsonl" in name or ".json" in name:
+            unusable = 0
             for line in fh:
                 try:
                     obj = json.loads(line)
                 except ValueError:
-                    continue
+                    obj = None
                 value = obj.get(text_field) if isinstance(obj, dict) else None
                 if isinstance(value, str):
                     yield value
+                elif line.strip():
+                    unusable += 1
+            if unusable:  # said, not silently dropped; the corpus stage keeps such lines in rejects/
+                log.warning("%s: %d lines skipped (not JSON, or no string %r field)", path, unusable, text_field)
         else:
             for line in fh:
                 yield line.rstrip("\n")

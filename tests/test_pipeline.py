@@ -250,3 +250,13 @@ def test_non_zero_ranks_wait_for_rank_zero_and_touch_nothing(tmp_path, texts_fil
     assert forced.stages[0].status == "skipped"
     assert forced.stages[0].summary == first.stages[0].summary
     assert tok_file.is_file()  # rank 1 did not reset rank 0's outputs
+
+
+def test_unusable_jsonl_lines_in_stage_files_are_reported(tmp_path, caplog):
+    from jazari_nlp.textio import iter_texts
+
+    f = tmp_path / "a.jsonl"
+    f.write_text('{"text": "salam"}\n{broken\n{"body": "x"}\n\n{"text": "ⴰⵣⵓⵍ"}\n', encoding="utf-8")
+    with caplog.at_level("WARNING", logger="jazari_nlp.textio"):
+        assert list(iter_texts([f])) == ["salam", "ⴰⵣⵓⵍ"]
+    assert "2 lines skipped" in caplog.text

@@ -65,8 +65,11 @@ def score_documents(
     block_size: int = 512,
     batch_size: int = 8,
     progress: Any = None,
+    on_total: Any = None,
 ) -> dict[str, Scores]:
-    """Score texts; returns ``{"all": Scores, <group>: Scores, ...}`` (groups: e.g. each text's language)."""
+    """Score texts; returns ``{"all": Scores, <group>: Scores, ...}`` (groups: e.g. each text's language).
+
+    ``on_total(n)`` is told the number of windows once they are built; ``progress(k)`` after each batch."""
     import torch
 
     texts = list(texts)
@@ -86,6 +89,8 @@ def score_documents(
         for start in range(0, len(ids), step):
             windows.append(_Window([eos, *ids[start : start + step]], group, i))
     windows.sort(key=lambda w: len(w.ids))
+    if on_total is not None:
+        on_total(len(windows))
     device = next(model.parameters()).device
     model.eval()
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
@@ -112,9 +117,3 @@ def score_documents(
             if progress is not None:
                 progress(len(batch))
     return results
-
-
-def count_windows(tokenizer: Any, texts: list[str], block_size: int) -> int:
-    ids = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
-    step = block_size - 1
-    return sum(math.ceil(len(x) / step) for x in ids if x)

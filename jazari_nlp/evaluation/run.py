@@ -54,7 +54,7 @@ def evaluate_perplexity(
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from jazari_nlp.evaluation.perplexity import count_windows, score_documents
+    from jazari_nlp.evaluation.perplexity import score_documents
 
     texts, groups = _load_texts(files, text_field, lang_column, max_documents, seed)
     if not texts:
@@ -70,10 +70,10 @@ def evaluate_perplexity(
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
-            task = bar.add_task("eval: scoring held-out text", total=count_windows(tokenizer, texts, block))
+            task = bar.add_task("eval: scoring held-out text", total=None)
             scores = score_documents(
                 model, tokenizer, texts, groups=groups, block_size=block, batch_size=batch_size,
-                progress=lambda n: bar.advance(task, n),
+                progress=lambda n: bar.advance(task, n), on_total=lambda n: bar.update(task, total=n),
             )
     else:
         scores = score_documents(model, tokenizer, texts, groups=groups, block_size=block, batch_size=batch_size)

@@ -5,7 +5,7 @@ pre-tokenization means no character is ever unknown, whatever the script.
 
 Example::
 
-    tok = train_tokenizer(TokenizerConfig(vocab_size=2000), ["ⴰⵣⵓⵍ", "salam 3likom"], Path("tok"))
+    tok, n_docs = train_tokenizer(TokenizerConfig(vocab_size=2000), ["ⴰⵣⵓⵍ", "salam 3likom"], Path("tok"))
     AutoTokenizer.from_pretrained("tok")
 """
 
@@ -26,8 +26,11 @@ def special_tokens(cfg: TokenizerConfig) -> list[str]:
     return seen
 
 
-def train_tokenizer(cfg: TokenizerConfig, texts: Iterable[str], out_dir: Path, progress: bool = True) -> Any:
-    """Train on ``texts`` and save to ``out_dir``; returns the ``PreTrainedTokenizerFast``."""
+def train_tokenizer(
+    cfg: TokenizerConfig, texts: Iterable[str], out_dir: Path, progress: bool = True
+) -> tuple[Any, int]:
+    """Train on ``texts`` and save to ``out_dir``; returns the ``PreTrainedTokenizerFast`` and the number of
+    documents it was trained on."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -65,8 +68,7 @@ def train_tokenizer(cfg: TokenizerConfig, texts: Iterable[str], out_dir: Path, p
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     fast.save_pretrained(str(out_dir))
-    fast.init_kwargs["n_training_documents"] = n_docs
-    return fast
+    return fast, n_docs
 
 
 def fertility(tokenizer: Any, texts: Iterable[str]) -> float:
