@@ -58,3 +58,13 @@ def test_external_fasttext_backend_gets_no_arabic_stage():
 
     assert load_identifier(LangIdConfig())._arabic is not None
     assert load_identifier(LangIdConfig(backend="fasttext"))._arabic is None
+
+
+def test_a_missing_model_is_an_error_not_a_silent_und(tmp_path):
+    import pytest
+
+    from jazari_nlp.text import LangIdConfig, identify
+
+    cfg = LangIdConfig.model_construct(backend="fasttext", model_path=tmp_path / "absent.bin")
+    with pytest.raises(FileNotFoundError, match="absent.bin"):
+        identify("salam", model=cfg)

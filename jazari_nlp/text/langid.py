@@ -297,18 +297,18 @@ def load_identifier(cfg: LangIdConfig | None = None) -> FastTextIdentifier:
 
 
 def identify(text: str, top_k: int | None = None, model: FastTextIdentifier | LangIdConfig | None = None):
-    """Language of ``text`` as a :class:`Prediction` (or a list of ``top_k``, best first). Never raises.
+    """Language of ``text`` as a :class:`Prediction` (or a list of ``top_k``, best first). Never raises on a
+    text (``und`` when nothing can be told); a model that cannot be loaded raises ``FileNotFoundError``.
 
     Example::
 
         >>> identify("شنو كدير دابا؟").label
         'ary_Arab'
     """
-    try:
-        ident = model if isinstance(model, FastTextIdentifier) else load_identifier(model)
-        preds = ident.predict(text, top_k or 1)
-    except Exception:
-        preds = [Prediction(UND, 0.0)]
+    # A model that cannot load is an error to report (a wrong model_path), not a text to call `und`;
+    # predict() itself never raises on any text.
+    ident = model if isinstance(model, FastTextIdentifier) else load_identifier(model)
+    preds = ident.predict(text, top_k or 1)
     return preds if top_k is not None else preds[0]
 
 
@@ -346,10 +346,7 @@ def tag_words(text: str, model: FastTextIdentifier | LangIdConfig | None = None,
         >>> tag_words("ana ghadi l cinema demain")
         [('ana', 'ary_Latn'), ('ghadi', 'ary_Latn'), ('l', 'ary_Latn'), ('cinema', 'fra_Latn'), ('demain', 'fra_Latn')]
     """
-    try:
-        ident = model if isinstance(model, FastTextIdentifier) else load_identifier(model)
-    except Exception:
-        return [(w, UND) for w in _WORD.findall(text if isinstance(text, str) else str(text))]
+    ident = model if isinstance(model, FastTextIdentifier) else load_identifier(model)
     words = _WORD.findall(text if isinstance(text, str) else str(text))
     context: dict[str, dict[str, float]] = {}
     out: list[tuple[str, str]] = []
