@@ -37,6 +37,9 @@ from jazari_nlp.schema import InputGlob, StrictModel
 from jazari_nlp.text.langid import LangIdConfig
 
 FORMATS = ("auto", "txt", "jsonl", "parquet", "csv", "tsv", "arrow", "warc", "wet", "hub")
+# What a source's text is: long documents (web, news, books) or short items (the rest). See corpus/filters.py.
+SOURCE_KINDS = ("auto", "web", "news", "books", "social", "sentences", "lexicon", "transcripts")
+LONG_KINDS = ("web", "news", "books")
 
 
 def language_code(code: str, where: str) -> str:
@@ -83,8 +86,15 @@ class SourceConfig(StrictModel):
     hub_config: str | None = None
     hub_split: str = "train"
     format: Literal[FORMATS] = Field("auto", description="auto: from the file extension (.gz/.zst stripped).")
+    kind: Literal[SOURCE_KINDS] = Field(
+        "auto", description="What the text is, which picks the quality rules: web, news, books (long documents: "
+        "repetition and line-structure rules), social, sentences, lexicon, transcripts (short items: junk, spam, "
+        "link-only and length rules); auto: chosen per document by its length.")
     text_field: str = "text"
-    id_field: str | None = Field(None, description="Column with a stable id (default: file path + position).")
+    id_field: str | None = Field("id", description="Field/column with the input's own id, kept as the row id "
+                                 "(as datatrove does); rows without it get `source/file:line`. None: always that.")
+    keep_fields: list[str] = Field(default_factory=list, description="Input fields carried into the output rows "
+                                   "(labels, topics, dates), as string columns.")
     language: str | None = Field(None, description="Language hint, e.g. ary_Arab (used by langid `use_hint`).")
     license: str = "unknown"
     weight: float = Field(1.0, ge=0, description="Sampling weight recorded in rows and the manifest.")

@@ -164,7 +164,7 @@ def _decode(raw: bytes, src: SourceConfig) -> tuple[str, str | None, dict]:
 
 
 def _record(text: str, doc_id: str, src: SourceConfig, error: str | None = None, extra: dict | None = None) -> dict:
-    meta = {"source": src.name, "license": src.license, "weight": src.weight}
+    meta = {"source": src.name, "license": src.license, "weight": src.weight, "source_kind": src.kind}
     if src.language:
         meta["lang_hint"] = src.language
     if extra:
