@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from jazari_nlp.corpus.config import CorpusConfig
+from jazari_nlp.errors import JazariError
 from jazari_nlp.evaluation.config import EvalConfig
 from jazari_nlp.schema import ConfigPath, StrictModel
 from jazari_nlp.text.registry import LanguageSpec
@@ -32,13 +33,14 @@ from jazari_nlp.tokenization.config import TokenizerConfig
 from jazari_nlp.training.config import ModelConfig, TrainConfig
 
 STAGES = ("corpus", "tokenizer", "train", "eval")
+MAX_SEED = 2**32 - 1
 
 
 class ExperimentConfig(StrictModel):
     """The whole experiment. Stages run for the sections present, in the order corpus → tokenizer → train → eval."""
 
     name: str = Field(description="Run name; the run directory is output_dir/name.")
-    seed: int = Field(0, description="Seed for data splits, initialisation and data order.")
+    seed: int = Field(0, description="Seed for data splits, initialisation and data order (0 to 2**32 - 1).")
     output_dir: ConfigPath = Field(Path("runs"), description="Folder holding run directories (relative to this file).")
     allow_network: bool = Field(False, description="Allow Hub downloads (off: everything is local).")
     run_dir: ConfigPath | None = Field(None, description="Explicit run directory (default: output_dir/name).")
@@ -62,11 +64,29 @@ class ExperimentConfig(StrictModel):
             register_language(spec)
         return v
 
+    @field_validator("seed")
+    @classmethod
+    def _seed_range(cls, v: int) -> int:
+        # numpy's legacy seeding (which transformers' set_seed calls) takes 0..2**32-1 only; torch more.
+        if not 0 <= v <= MAX_SEED:
+            raise ValueError(f"must be between 0 and {MAX_SEED} (2**32 - 1, what numpy and torch accept); found {v}")
+        return v
+
     @field_validator("name")
     @classmethod
     def _safe_name(cls, v: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", v):
             raise ValueError("use letters, digits, '.', '_' and '-' only (it names a folder)")
+        return v
+
+    @field_validator("output_dir", "run_dir")
+    @classmethod
+    def _a_folder(cls, v: Path | None) -> Path | None:
+        from jazari_nlp.safety import not_a_folder
+
+        problem = None if v is None else not_a_folder(v)
+        if problem:  # found here, before any work, rather than as a traceback when the run directory is made
+            raise ValueError(f"{problem}; choose a folder path (it is created if missing)")
         return v
 
     def resolved_run_dir(self) -> Path:
@@ -90,7 +110,7 @@ class ExperimentConfig(StrictModel):
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-class ConfigError(Exception):
+class ConfigError(JazariError):
     """A config that cannot be used; ``problems`` holds one line per problem."""
 
     def __init__(self, file: str | Path, problems: list[str]):
@@ -103,15 +123,67 @@ class ConfigError(Exception):
 # Reading, composition, overrides
 
 
+# A YAML alias repeats a whole subtree without writing it again: nine nested lists of nine aliases ("billion
+# laughs") are 1 KB of text and 9**9 nodes once walked. Configs are small; a document whose aliases expand past
+# this many nodes is refused before anything walks it.
+MAX_YAML_NODES = 100_000
+
+
+def safe_load_bounded(text: str) -> Any:
+    """``yaml.safe_load`` that raises ``ValueError`` when aliases expand past ``MAX_YAML_NODES`` or make a loop.
+
+    The check runs on PyYAML's node graph, where an alias is one shared node, so it costs one pass over the
+    text's own nodes. Example: ``safe_load_bounded("a: &x [1, 2]\nb: *x")`` → ``{'a': [1, 2], 'b': [1, 2]}``.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            size = _expanded_size(node, {}, set())
+        except RecursionError:
+            raise ValueError("YAML nested too deeply (or aliases make a loop): flatten the document") from None
+        if size > MAX_YAML_NODES:
+            raise ValueError(f"YAML aliases expand to more than {MAX_YAML_NODES:,} nodes (anchors repeating "
+                             "anchors): write the values out, or share a base file with `extends:`")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int]) -> int:
+    """Number of nodes ``node`` stands for once every alias is expanded (stops counting past the limit)."""
+    if isinstance(node, yaml.ScalarNode):
+        return 1
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:
+        raise ValueError("YAML aliases make a loop (an anchor used inside itself): remove the alias")
+    active.add(key)
+    children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
+    total = 1
+    for child in children:
+        total += _expanded_size(child, memo, active)
+        if total > MAX_YAML_NODES:
+            break
+    active.discard(key)
+    memo[key] = total
+    return total
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(path, [f"config file not found: {path}"])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load_bounded(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise ConfigError(path, [f"not valid YAML: {e}"]) from None
     except UnicodeDecodeError as e:
         raise ConfigError(path, [f"not UTF-8 text: {e}"]) from None
+    except ValueError as e:
+        raise ConfigError(path, [str(e)]) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -199,7 +271,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not parts:
         raise ValueError(f"override {text!r} has an empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = safe_load_bounded(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return parts, value

@@ -18,6 +18,7 @@ from typing import Any
 from jazari_nlp.config import STAGES, ConfigError, ExperimentConfig, dump_yaml, load_config
 from jazari_nlp.offline import apply_network_policy
 from jazari_nlp.runs import RunDir, environment, write_json
+from jazari_nlp.safety import output_lock
 from jazari_nlp.schema import expand_globs
 
 log = logging.getLogger("jazari_nlp")
@@ -56,8 +57,58 @@ def check_consistency(cfg: ExperimentConfig, source: str | Path) -> None:
             problems.append("eval: needs a model: add `model` + `train` sections, or `model.path` (a checkpoint)")
         if not has_corpus and not cfg.eval.files:
             problems.append("eval: needs text: add a `corpus` section (held-out split) or set `eval.files`")
+    if cfg.model is not None and (cfg.train is not None or cfg.eval is not None):
+        problems.extend(_model_problems(cfg))
     if problems:
         raise ConfigError(source, problems)
+
+
+def _model_problems(cfg: ExperimentConfig) -> list[str]:
+    """Block sizes the model cannot take, and a checkpoint tokenizer without the EOS token training packs with."""
+    import json
+
+    problems: list[str] = []
+    model, checkpoint = cfg.model, None
+    if model.path is not None:
+        try:
+            checkpoint = json.loads((model.path / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            return [f"model.path: cannot read {model.path / 'config.json'} ({e}): give a Hugging Face checkpoint folder"]
+        limit = checkpoint.get("max_position_embeddings") or checkpoint.get("n_positions") or checkpoint.get("n_ctx")
+        where, fix = f"the checkpoint's max_position_embeddings ({model.path / 'config.json'})", ""
+    else:
+        over = model.config_overrides
+        limit = over.get("max_position_embeddings") or over.get("n_positions") or model.max_position_embeddings
+        where, fix = "model.max_position_embeddings", " or raise model.max_position_embeddings"
+    for key, size in (("train.block_size", cfg.train.block_size if cfg.train else None),
+                      ("eval.block_size", cfg.eval.block_size if cfg.eval else None)):
+        if isinstance(limit, int) and size is not None and size > limit:
+            problems.append(f"{key}: {size} is more than {where}, {limit}: the model has no position for the "
+                            f"tokens past it; lower {key} to {limit} or less{fix}")
+    if checkpoint is not None and cfg.tokenizer is None and _eos_token(model.path) is None:
+        problems.append(
+            f"model.path: the tokenizer in {model.path} has no EOS token (training packs documents separated by "
+            f"EOS; evaluation starts each window with it): set \"eos_token\" in {model.path / 'tokenizer_config.json'}"
+            " to a token of its vocabulary (e.g. \"</s>\"), or add a `tokenizer` section to train a new tokenizer"
+        )
+    return problems
+
+
+def _eos_token(folder: Path) -> str | None:
+    """The EOS token a checkpoint's tokenizer files declare (tokenizer_config.json, special_tokens_map.json)."""
+    import json
+
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        try:
+            data = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        eos = data.get("eos_token") if isinstance(data, dict) else None
+        if isinstance(eos, dict):  # AddedToken serialised as {"content": "</s>", ...}
+            eos = eos.get("content")
+        if isinstance(eos, str) and eos:
+            return eos
+    return None
 
 
 def _files_or_fail(patterns: list[str], what: str) -> list[Path]:
@@ -102,7 +153,8 @@ def stage_tokenizer(cfg: ExperimentConfig, run: RunDir, out: Path, progress: boo
 
     tcfg = cfg.tokenizer
     files, field_name = _inputs(tcfg, "tokenizer", run, "train")
-    tok, n_docs = train_tokenizer(tcfg, iter_texts(files, field_name, tcfg.max_documents), out, progress=progress)
+    tok, n_docs = train_tokenizer(tcfg, iter_texts(files, field_name, tcfg.max_documents), out, progress=progress,
+                                  source=", ".join(map(str, files)))
     sample = list(iter_texts(files, field_name, limit=2000))
     return {"vocab_size": len(tok), "documents": n_docs,
             "fertility": round(fertility(tok, sample), 3)}
@@ -157,11 +209,13 @@ def run_experiment(
     force: list[str] | None = None,
     progress: bool = True,
     on_stage: Callable[[str, str], None] | None = None,
+    allow_existing: bool = False,
 ) -> RunResult:
     """Validate the config, open (or create) its run directory and run the requested stages in order.
 
     ``stages``: a subset to run (default: every stage the config has). ``force``: stages to redo; a redone
-    stage also redoes the later stages of this run, since their inputs changed.
+    stage also redoes the later stages of this run, since their inputs changed. ``allow_existing``: use a run
+    directory that holds files jazari did not make (they are never deleted nor overwritten).
     """
     source = config if isinstance(config, ExperimentConfig) else Path(config)
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config, overrides)
@@ -175,9 +229,12 @@ def run_experiment(
         if s not in present:
             raise ConfigError(source, [f"stage {s!r} has no `{'train' if s == 'train' else s}` section in this config"])
     apply_network_policy(cfg.allow_network)
-    run = RunDir.open(cfg.resolved_run_dir(), dump_yaml(cfg), cfg.sha256(), seed=cfg.seed, config_dir=config_dir)
+    run = RunDir.open(cfg.resolved_run_dir(), dump_yaml(cfg), cfg.sha256(), seed=cfg.seed, config_dir=config_dir,
+                      allow_existing=allow_existing)
     handler = _attach_log(run.path / "log.txt")
+    lock = output_lock(run.path, what="run", enabled=distributed_rank()[0] == 0)  # other ranks work beside it
     try:
+        lock.acquire()  # a second run on this run directory fails here at once, naming the first
         redo: set[str] = set()
         for s in force or []:
             redo.update(present[present.index(s):])
@@ -229,6 +286,7 @@ def run_experiment(
             write_json(run.path / "env.json", environment(cfg.seed, cwd=config_dir))
         return RunResult(run.path, run.sha256, results)
     finally:
+        lock.release()
         _detach_log(handler)
 
 

@@ -7,6 +7,7 @@ refused rather than mixed.
 Layout::
 
     runs/quickstart/
+      .jazari-output.json (jazari made this folder: see jazari_nlp.safety)  .jazari-lock (while a run works here)
       config.yaml  config.sha256  env.json  log.txt
       corpus/      train/ heldout/ rejects/ manifest.json  _SUCCESS.json
       tokenizer/   tokenizer.json tokenizer_config.json ... _SUCCESS.json
@@ -19,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,7 +29,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from jazari_nlp.safety import UnsafeOutput, prepare_output_dir, remove_outputs
+
 STAGE_DIRS = {"corpus": "corpus", "tokenizer": "tokenizer", "train": "model", "eval": "eval"}
+# Everything jazari writes at the top of a run directory (anything else there is never touched).
+RUN_OUTPUTS = ("config.yaml", "config.sha256", "env.json", "log.txt", "summary.json", *STAGE_DIRS.values())
 MARKER = "_SUCCESS.json"
 TRACKED_PACKAGES = (
     "jazari-nlp", "torch", "transformers", "tokenizers", "datasets", "accelerate", "sentencepiece", "evaluate",
@@ -37,8 +41,8 @@ TRACKED_PACKAGES = (
 )
 
 
-class RunDirConflict(Exception):
-    """The run directory belongs to a different config."""
+class RunDirConflict(UnsafeOutput):
+    """The run directory belongs to a different config (or holds files jazari did not write)."""
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -74,8 +78,12 @@ class RunDir:
         self.sha256 = sha256
 
     @classmethod
-    def open(cls, path: Path, config_yaml: str, sha256: str, seed: int = 0, config_dir: Path | None = None) -> RunDir:
-        path.mkdir(parents=True, exist_ok=True)
+    def open(cls, path: Path, config_yaml: str, sha256: str, seed: int = 0, config_dir: Path | None = None,
+             allow_existing: bool = False) -> RunDir:
+        """Create (and mark) or reopen the run directory of this config; refuse a folder jazari did not make
+        (``allow_existing``: use it, touching nothing that was there) and one made by another config."""
+        prepare_output_dir(path, "run", RUN_OUTPUTS, allow_existing=allow_existing,
+                           details={"config_sha256": sha256})
         hash_file = path / "config.sha256"
         if hash_file.exists():
             old = hash_file.read_text().strip()
@@ -89,6 +97,11 @@ class RunDir:
             raise RunDirConflict(
                 f"{path} already holds stage folders but no config.sha256: it is not a jazari run directory "
                 f"of this config. Choose another `name`/`output_dir` or delete it."
+            )
+        elif (path / "config.yaml").is_file() and (path / "config.yaml").read_text(errors="replace") != config_yaml:
+            raise RunDirConflict(
+                f"{path} holds a config.yaml that jazari did not write (there is no config.sha256 beside it); "
+                f"it is not overwritten. Move it away, or choose another `name`/`output_dir`/`run_dir`."
             )
         write_atomic(path / "config.yaml", config_yaml)
         write_atomic(hash_file, sha256 + "\n")
@@ -123,17 +136,16 @@ class RunDir:
         )
 
     def reset(self, stage: str, keep: tuple[str, ...] = ()) -> None:
-        """Forget a stage: drop its marker and outputs (``keep`` names sub-paths kept for resuming)."""
+        """Forget a stage: drop its marker and outputs (``keep`` names sub-paths kept for resuming).
+
+        Only inside this marked run directory and never through a symbolic link (a linked stage folder is
+        refused: see :func:`jazari_nlp.safety.remove_outputs`)."""
         d = self.stage_dir(stage)
-        if not d.exists():
+        if not d.is_dir() and not d.is_symlink():
             return
-        for child in d.iterdir():
-            if child.name in keep:
-                continue
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
+        # a linked stage folder is refused there (every name is checked before anything is deleted)
+        remove_outputs(self.path, [d.name] if d.is_symlink() else
+                       [f"{d.name}/{c.name}" for c in sorted(d.iterdir()) if c.name not in keep])
 
 
 def package_versions() -> dict[str, str]:

@@ -29,6 +29,8 @@ def make_doc(rng: random.Random, n_words: int = 80) -> str:
 
 
 def cfg_of(sources: list[dict], steps: list, tmp: Path, **kw) -> CorpusConfig:
+    # These tiny corpora lose records on purpose: the loss alarms have their own tests (test_data_loss.py).
+    kw.setdefault("alarms", {"accept": ["*"]})
     return CorpusConfig.model_validate({"sources": sources, "steps": steps, **kw}, context={"base_dir": tmp})
 
 
@@ -169,7 +171,7 @@ def test_near_dedup_recall_and_precision_on_planted_duplicates(tmp_path):
     (tmp_path / "d.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     cfg = cfg_of([{"name": "d", "paths": ["d.jsonl"], "id_field": "id"}], ["near_dedup"], tmp_path)
     build_corpus(cfg, tmp_path / "out", progress=False)
-    removed = {r["id"].split(":")[1] for r in read_rejects(tmp_path / "out") if r["reason"] == "near_duplicate"}
+    removed = {r["id"] for r in read_rejects(tmp_path / "out") if r["reason"] == "near_duplicate"}  # own ids kept
     # each planted pair (o_i, p_i) should lose exactly one member
     pairs_caught = sum(1 for i in range(60) if f"o{i}" in removed or f"p{i}" in removed)
     true_removals = {x for x in removed if int(x[1:]) < 60}

@@ -24,6 +24,8 @@ def _src(**kw) -> SourceConfig:
 
 
 def cfg_of(sources: list[dict], steps: list, tmp: Path, **kw) -> CorpusConfig:
+    # These tiny corpora lose records on purpose: the loss alarms have their own tests (test_data_loss.py).
+    kw.setdefault("alarms", {"accept": ["*"]})
     return CorpusConfig.model_validate({"sources": sources, "steps": steps, **kw}, context={"base_dir": tmp})
 
 
@@ -58,8 +60,11 @@ def test_windows_1256_is_decoded_and_counted(tmp_path):
     assert [r["metadata"].get("encoding") for r in iter_file(_src(on_invalid_utf8="replace"), tmp_path / "a.txt")] \
         == ["utf-8-replace", None, "utf-8-replace", "utf-8-replace"]
     # NUL bytes: binary or UTF-16, not single-byte text
-    (tmp_path / "b.txt").write_bytes("salam".encode("utf-16") + b"\n")  # BOM: not UTF-8
-    assert [r["metadata"]["_read_error"] for r in iter_file(_src(), tmp_path / "b.txt")] == ["invalid_utf8"]
+    # UTF-16 (its BOM) is decoded; the stray byte after it is kept as an `invalid_encoding` reject
+    (tmp_path / "b.txt").write_bytes("salam".encode("utf-16") + b"\n")
+    assert [(r["text"], r["metadata"].get("encoding"), r["metadata"].get("_read_error"))
+            for r in iter_file(_src(), tmp_path / "b.txt")] == [("salam", "utf-16-le", None),
+                                                                ("\ufffd", "utf-16-le", "invalid_encoding")]
 
     out = tmp_path / "out"
     build_corpus(cfg_of([{"name": "a", "paths": ["a.txt"]}], ["repair"], tmp_path), out, progress=False)
@@ -209,7 +214,7 @@ def test_escaped_lone_surrogate_is_removed_not_malformed(tmp_path):
     recs = list(iter_file(_src(id_field="id"), tmp_path / "t.jsonl"))
     assert [(r["text"], r["metadata"].get("lone_surrogates_removed"), r["metadata"].get("_read_error"))
             for r in recs] == [("ab", 1, None), ("ok", None, None), ('{"text": "a\\ud800', None, "malformed_json")]
-    assert recs[0]["id"] == "s:x\ufffd"
+    assert recs[0]["id"] == "x\ufffd"
     out = tmp_path / "out"  # no repair step: the writers still get valid text
     build_corpus(cfg_of([{"name": "t", "paths": ["t.jsonl"], "id_field": "id"}], [], tmp_path), out, progress=False)
     m = json.loads((out / "manifest.json").read_text())

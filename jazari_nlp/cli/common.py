@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -17,23 +19,62 @@ SET_HELP = "Override a key, e.g. --set train.learning_rate=3e-4 (repeatable; val
 
 
 def fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
-def guarded(fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` and turn the errors a user can fix into a clear message and exit code 2."""
-    from jazari_nlp.config import ConfigError
-    from jazari_nlp.runs import RunDirConflict
+def guarded(fn: Callable[[], Any], output: Path | Callable[[], Path | None] | None = None) -> Any:
+    """Run ``fn`` and turn the errors a user can fix into a clear message and exit code 2: every
+    :class:`~jazari_nlp.errors.JazariError` (config errors, refused run directories, unusable input...), a missing
+    file, a full disk or a folder that cannot be written. ``output`` (a folder, or a function returning it) is
+    named when a write fails without saying which file. Anything else is a bug: exit 1 with its traceback."""
+    from jazari_nlp.errors import JazariError
 
     try:
         return fn()
-    except ConfigError as e:
-        fail(str(e))
-    except RunDirConflict as e:
+    except JazariError as e:
         fail(str(e))
     except FileNotFoundError as e:
         fail(str(e))
+    except Exception as e:
+        os_error = _os_error(e)
+        if os_error is None:
+            raise
+        fail(os_error_message(os_error, output))
+
+
+# errno values a user fixes by freeing space or choosing another folder
+_NO_SPACE = {errno.ENOSPC: "no space left on device", getattr(errno, "EDQUOT", -1): "disk quota exceeded"}
+
+
+def _os_error(e: BaseException) -> OSError | None:
+    """The disk-full or permission error behind ``e`` (itself, or what it was raised from), else None."""
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and (e.errno in _NO_SPACE or isinstance(e, PermissionError)):
+            return e
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def os_error_message(e: OSError, output: Path | Callable[[], Path | None] | None = None) -> str:
+    """``no space left on device while writing <file>: free space or choose another output_dir``."""
+    where = e.filename
+    if where is None and output is not None:
+        try:
+            folder = output() if callable(output) else output
+        except Exception:  # only a hint: the config may be what cannot be read
+            folder = None
+        where = f"under {folder}" if folder is not None else None
+    target = f" {where}" if where else ""
+    if isinstance(e, PermissionError):
+        return f"permission denied{' on' + target if target else ''}: fix its permissions, or choose an output_dir " \
+            "you can write to"
+    return (f"{_NO_SPACE[e.errno]} while writing{target}: free space or choose another output_dir "
+            "(e.g. --set output_dir=/a/bigger/disk)")
 
 
 def _fmt(value: Any) -> str:

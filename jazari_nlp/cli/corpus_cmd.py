@@ -22,7 +22,13 @@ def build(
         "those of the corpus section (the `corpus.` prefix is optional): --set executor.tasks=4, "
         "--set output.write_rejects=false, --set sources.0.on_invalid_utf8=reject."),
     force: bool = typer.Option(False, "--force", help="Start from scratch instead of resuming."),
-    text_field: str = typer.Option("text", help="JSON/parquet field holding the text (with --input)."),
+    allow_existing: bool = typer.Option(
+        False, "--allow-existing", help="Use an output folder that holds files jazari did not make (they are "
+        "never deleted nor overwritten; without it such a folder is refused)."),
+    text_field: list[str] = typer.Option(
+        None, "--text-field", help="Field/column holding the text (with --input): once for every input, or once "
+        "per --input, in the same order (--input tweets.csv --text-field tweet --input news.jsonl --text-field "
+        "content). Default: text."),
     tasks: int = typer.Option(2, help="datatrove tasks (with --input)."),
     workers: int = typer.Option(1, help="Tasks run at once (with --input)."),
     seed: int = typer.Option(0, help="Seed of the held-out split (with --input)."),
@@ -31,6 +37,7 @@ def build(
 
     Example: jazari corpus build --input 'data/*.jsonl' --input notes.txt --output out/corpus
     Example: jazari corpus build --input 'data/*.jsonl' --output out/corpus --set executor.tasks=4
+    Example: jazari corpus build -i tweets.csv --text-field tweet -i news.jsonl --text-field content -o out
     Example: jazari corpus build configs/corpus_national.yaml
 
     With --input, a file whose extension tells no format (notes.md) is read as plain text, one document per line.
@@ -46,14 +53,15 @@ def build(
 
         from jazari_nlp.corpus.build import CorpusBuildError, build_corpus
         from jazari_nlp.corpus.config import input_corpus_config
+        from jazari_nlp.safety import UnsafeOutput
 
         try:
-            cfg = input_corpus_config(inputs, text_field=text_field, tasks=tasks, workers=workers,
+            cfg = input_corpus_config(inputs, text_field=text_field or ["text"], tasks=tasks, workers=workers,
                                       overrides=sets or [])
-            summary = build_corpus(cfg, output, seed=seed, force=force)
+            summary = build_corpus(cfg, output, seed=seed, force=force, allow_existing=allow_existing)
         except ValidationError as e:
             fail(f"invalid input: {e}")
-        except (CorpusBuildError, ValueError) as e:
+        except (CorpusBuildError, UnsafeOutput, ValueError) as e:
             fail(str(e))
         console.print(" ".join(f"{k}={v}" for k, v in summary.items()), highlight=False)
         console.print(f"manifest: {output / 'manifest.json'}")
@@ -64,7 +72,8 @@ def build(
 
     try:
         result = guarded(lambda: run_experiment(config, overrides=sets or [], stages=["corpus"],
-                                                force=["corpus"] if force else None))
+                                                force=["corpus"] if force else None,
+                                                allow_existing=allow_existing))
     except CorpusBuildError as e:
         fail(str(e))
     err_console.print()

@@ -9,22 +9,31 @@ import typer
 
 from jazari_nlp.cli.common import CONFIG_ARG_HELP, SET_HELP, console, guarded, metrics_table, summary_table
 
-FORCE_HELP = "Redo this stage (and the later ones) even if complete: corpus, tokenizer, train or eval. Repeatable."
+ALLOW_EXISTING_HELP = ("Use a run directory that holds files jazari did not make (they are never deleted nor "
+                       "overwritten; without it such a folder is refused).")
+FORCE_HELP = ("Redo STAGE and the later ones, from scratch, even if complete: corpus, tokenizer, train or eval. "
+              "Repeatable.")
+STAGE_FORCE_HELP = "Redo this stage and the later ones, from scratch, even if complete."
+QUIET_HELP = "Quiet: no progress bars nor logs on the console (errors are still shown; log.txt keeps the log)."
 
 tokenizer_app = typer.Typer(
     help="Tokenizer training.\n\nExample: jazari tokenizer train configs/quickstart.yaml", no_args_is_help=True
 )
 
 
-def _run(config: Path, set_: list[str], stages: list[str] | None, force: list[str], quiet: bool) -> None:
+def _run(config: Path, set_: list[str], stages: list[str] | None, force: list[str], quiet: bool,
+         allow_existing: bool = False) -> None:
     from jazari_nlp.pipeline import run_experiment
 
+    from jazari_nlp.config import load_config
+
     def on_stage(stage: str, event: str) -> None:
-        if event == "start":
+        if event == "start" and not quiet:
             console.rule(f"[bold]{stage}")
 
     result = guarded(lambda: run_experiment(config, set_, stages=stages, force=force, progress=not quiet,
-                                            on_stage=on_stage))
+                                            on_stage=on_stage, allow_existing=allow_existing),
+                     output=lambda: load_config(config, set_).resolved_run_dir())
     console.print(summary_table(result))
     results_file = result.run_dir / "eval" / "results.json"
     if any(r.stage == "eval" for r in result.stages) and results_file.is_file():
@@ -35,10 +44,11 @@ def run_stage_command(stage: str):
     def command(
         config: Path = typer.Argument(..., help=CONFIG_ARG_HELP),
         set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-        force: bool = typer.Option(False, "--force", help="Redo this stage even if complete."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+        force: bool = typer.Option(False, "--force", help=STAGE_FORCE_HELP),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+        allow_existing: bool = typer.Option(False, "--allow-existing", help=ALLOW_EXISTING_HELP),
     ) -> None:
-        _run(config, set_, [stage], [stage] if force else [], quiet)
+        _run(config, set_, [stage], [stage] if force else [], quiet, allow_existing)
 
     return command
 
@@ -48,14 +58,15 @@ def register(app: typer.Typer) -> None:
     def run(
         config: Path = typer.Argument(..., help=CONFIG_ARG_HELP),
         set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-        force: list[str] = typer.Option([], "--force", help=FORCE_HELP),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+        force: list[str] = typer.Option([], "--force", metavar="STAGE", help=FORCE_HELP),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+        allow_existing: bool = typer.Option(False, "--allow-existing", help=ALLOW_EXISTING_HELP),
     ) -> None:
         """Run every stage the config has (corpus → tokenizer → train → eval), skipping complete ones.
 
         Example: jazari run configs/quickstart.yaml --set train.max_steps=50
         """
-        _run(config, set_, None, force, quiet)
+        _run(config, set_, None, force, quiet, allow_existing)
 
     train_cmd = run_stage_command("train")
     train_cmd.__doc__ = """Run only the training stage of an experiment (its earlier stages must be complete).

@@ -30,13 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from jazari_nlp.corpus.config import CorpusConfig
+from jazari_nlp.errors import JazariError
 
 GLOBAL_STEPS = ("exact_dedup", "near_dedup")
 OUTPUTS = ("train", "heldout", "rejects", "_work", "manifest.json")
 KEEP_IN_WORK = ("logs", "fingerprint")  # what a finished build needs to be recognized as finished
 
 
-class CorpusBuildError(RuntimeError):
+class CorpusBuildError(JazariError, RuntimeError):
     """A problem found before any work starts (no input, missing optional dependency...)."""
 
 
@@ -44,11 +45,13 @@ class CorpusBuildError(RuntimeError):
 
 
 def _fingerprint(cfg: CorpusConfig, seed: int, units: list[tuple[int, str]]) -> str:
+    """What the outputs depend on: the config (less the loss alarms, judged after every build), seed, files."""
     files = []
     for _, p in units:
         st = os.stat(p) if p != "hub:" and os.path.exists(p) else None
         files.append([p, st.st_size if st else None, st.st_mtime_ns if st else None])
-    payload = json.dumps({"cfg": cfg.model_dump(mode="json"), "seed": seed, "files": files}, sort_keys=True)
+    payload = json.dumps({"cfg": cfg.model_dump(mode="json", exclude={"alarms"}), "seed": seed, "files": files},
+                         sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -104,13 +107,25 @@ def near_dedup_estimate(step_cfg, n_docs: int) -> dict[str, float]:
             "cluster_memory_mb_upper": round(n_docs * 100 / 2**20, 2)}
 
 
-def _step(name: str, kind: str, step_cfg, rejects: str | None):
+def _rejects(folder: str, name: str, write: bool, default_reason: str | None = None):
+    from jazari_nlp.corpus.steps import RejectWriter
+
+    return RejectWriter(folder, name, default_reason, write=write)
+
+
+def _owned(step):
+    """Point the step's reject writer at the step, so that its per-source counts land in the step's stats."""
+    if getattr(step, "exclusion_writer", None) is not None:
+        step.exclusion_writer.owner_stats = step.stats
+    return step
+
+
+def _step(name: str, kind: str, step_cfg, rejects: str, write: bool):
     from jazari_nlp.corpus import steps as S
 
-    writer = S.RejectWriter(rejects, name) if rejects else None
     cls = {"repair": S.Repair, "normalize": S.Normalize, "langid": S.LangId, "quality": S.QualityFilter,
            "pii": S.Pii, "decontaminate": S.Decontaminate}[kind]
-    return cls(name, step_cfg, exclusion_writer=writer)
+    return _owned(cls(name, step_cfg, exclusion_writer=_rejects(rejects, name, write)))
 
 
 class _Plan:
@@ -122,7 +137,7 @@ class _Plan:
         self.cfg, self.out = cfg, out
         self.quiet = True  # datatrove logs warnings only on the console (its task logs keep everything)
         work = out / "_work"
-        rejects = str(out / "rejects") if cfg.output.write_rejects else None
+        rejects, write = str(out / "rejects"), cfg.output.write_rejects  # counted per source even when not written
         self.stages: list[tuple[str, list, int, Path]] = []  # (label, pipeline, tasks, logging_dir)
         self.near: tuple | None = None
         tasks = cfg.executor.tasks
@@ -131,25 +146,25 @@ class _Plan:
             pipe: list = []
             if p == 0:
                 pipe += [S.SourceReader(cfg.sources, units, prefixes),
-                         S.ReadCheck("00_read", exclusion_writer=S.RejectWriter(rejects, "00_read") if rejects else None)]
+                         _owned(S.ReadCheck("00_read", exclusion_writer=_rejects(rejects, "00_read", write)))]
             else:
                 pipe.append(S.InterReader(str(work / f"pass{p - 1}")))
             if block["filter"]:
                 name, kind, step_cfg = block["filter"]
                 if kind == "exact_dedup":
-                    pipe.append(S.ExactDuplicateFilter(
+                    pipe.append(_owned(S.ExactDuplicateFilter(
                         name, data_folder=str(work / "exact_dups"), config=_exact_config(step_cfg),
-                        exclusion_writer=S.RejectWriter(rejects, name, "exact_duplicate") if rejects else None))
+                        exclusion_writer=_rejects(rejects, name, write, "exact_duplicate"))))
                 else:
-                    pipe.append(S.NearDuplicateFilter(
+                    pipe.append(_owned(S.NearDuplicateFilter(
                         name, input_folder=str(work / "minhash_remove"),
-                        exclusion_writer=S.RejectWriter(rejects, name, "near_duplicate") if rejects else None))
-            pipe += [_step(name, kind, c, rejects) for name, kind, c in block["steps"]]
+                        exclusion_writer=_rejects(rejects, name, write, "near_duplicate"))))
+            pipe += [_step(name, kind, c, rejects, write) for name, kind, c in block["steps"]]
             if block["sig"] is None:
                 pipe.append(S.CorpusWriter(str(out), seed=seed, heldout_fraction=cfg.heldout_fraction,
                                            max_file_size=cfg.output.shard_max_mb * 2**20,
                                            compression=None if cfg.output.compression == "none"
-                                           else cfg.output.compression))
+                                           else cfg.output.compression, extra_columns=cfg.kept_fields()))
                 self.stages.append((f"pass {p}", pipe, tasks, work / "logs" / f"pass{p}"))
                 continue
             name, kind, step_cfg = block["sig"]
@@ -240,6 +255,12 @@ def _quiet_datatrove() -> None:
     del local  # imported so that its module-level logger use sees the patched handlers
 
 
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def _say(progress: bool, msg: str) -> None:
     if progress:
         from rich.console import Console
@@ -277,24 +298,41 @@ def _preflight(cfg: CorpusConfig, allow_network: bool):
 
 
 def build_corpus(cfg: CorpusConfig, output_dir: Path, *, seed: int = 0, allow_network: bool = False,
-                 progress: bool = True, force: bool = False, verbose: bool = False) -> dict[str, Any]:
+                 progress: bool = True, force: bool = False, verbose: bool = False,
+                 allow_existing: bool = False) -> dict[str, Any]:
     """Build the corpus into ``output_dir`` (resuming a partial build of the same config) and return the summary.
+
+    ``output_dir`` must be new, empty or made by jazari; ``allow_existing`` uses a folder holding other files
+    (never deleted nor overwritten). One build at a time per folder (a lock; a killed build's lock is taken over).
 
     Example: ``build_corpus(CorpusConfig(sources=[...]), Path("out"), seed=0)["documents_kept"]``.
     """
+    from jazari_nlp.safety import check_inputs_outside, output_lock, prepare_output_dir
+
     out = Path(output_dir).resolve()
     units, prefixes, warnings = _preflight(cfg, allow_network)  # config/input problems surface before any work
+    # Before any work too: a folder jazari did not make, a symlinked train/, an input inside what --force deletes.
+    prepare_output_dir(out, "corpus", OUTPUTS, allow_existing=allow_existing)
+    check_inputs_outside(out, OUTPUTS, [p for _, p in units if p != "hub:"])
+    with output_lock(out, what="corpus build"):
+        return _build_locked(cfg, out, units, prefixes, warnings, seed=seed, progress=progress, force=force,
+                             verbose=verbose)
+
+
+def _build_locked(cfg: CorpusConfig, out: Path, units, prefixes, warnings, *, seed: int, progress: bool,
+                  force: bool, verbose: bool) -> dict[str, Any]:
+    """The build itself, in a prepared, marked and locked ``out``."""
+    from jazari_nlp.safety import remove_outputs
+
     for w in warnings:
-        _say(progress, f"[yellow]warning:[/] {w}")
+        _say(progress, f"[yellow]warning:[/] {_escape(w)}")
     fp = _fingerprint(cfg, seed, units)
     fp_file = out / "_work" / "fingerprint"
     previous = fp_file.read_text() if fp_file.exists() else None
     if force or (previous is not None and previous != fp) or (previous is None and (out / "_work").exists()):
         if previous not in (None, fp) and not force:
             _say(progress, "[yellow]config or inputs changed since the last build: starting fresh[/]")
-        for name in OUTPUTS:
-            p = out / name
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        remove_outputs(out, OUTPUTS)  # only jazari's own outputs, never through a link
     fp_file.parent.mkdir(parents=True, exist_ok=True)
     fp_file.write_text(fp)
     if not verbose:
@@ -306,12 +344,14 @@ def build_corpus(cfg: CorpusConfig, output_dir: Path, *, seed: int = 0, allow_ne
     if done is not None:
         clean_work(out)  # in case an earlier run stopped between the manifest and the clean-up
         _say(progress, f"[green]✓[/] corpus already built (same config and inputs) → {out}")
+        _check_alarms(done, cfg, out, progress)  # the alarm settings may have changed: judged again
         return summary_of(done)
     if plan.near:
         in_bytes = sum(os.path.getsize(p) for _, p in units if p != "hub:" and os.path.isfile(p))
-        est = near_dedup_estimate(plan.near[1], max(1, in_bytes // 2000))
-        _say(progress, f"near_dedup: before it starts, for ~{est['docs']:,} documents (input {in_bytes / 2**20:.1f} MB "
-                       f"at ~2 KB/doc): signatures ~{est['signature_disk_mb']} MB on disk, buckets stage "
+        n_docs, how = estimate_documents(cfg.sources, units)
+        est = near_dedup_estimate(plan.near[1], max(1, n_docs))
+        _say(progress, f"near_dedup: before it starts, for ~{est['docs']:,} documents ({how}, input "
+                       f"{in_bytes / 2**20:.1f} MB): signatures ~{est['signature_disk_mb']} MB on disk, buckets stage "
                        f"~{est['bucket_memory_mb']} MB RAM, clustering ≤ {est['cluster_memory_mb_upper']} MB RAM")
     t0 = time.time()
     executors = []
@@ -339,7 +379,82 @@ def build_corpus(cfg: CorpusConfig, output_dir: Path, *, seed: int = 0, allow_ne
     clean_work(out)
     _say(progress, f"[bold]corpus[/]: read {manifest['documents_read']:,}, kept {manifest['documents_kept']:,}, "
                    f"rejected {sum(manifest['rejected'].values()):,} → {out}")
+    if progress:
+        from rich.console import Console
+
+        Console(stderr=True, highlight=False).print(source_table(manifest))
+    _check_alarms(manifest, cfg, out, progress)
     return summary_of(manifest)
+
+
+class CorpusLossError(CorpusBuildError):
+    """A source or file lost more than the alarms allow; the manifest (with ``alarms``) is written."""
+
+
+def _check_alarms(manifest: dict, cfg: CorpusConfig, out: Path, progress: bool) -> None:
+    from jazari_nlp.corpus.manifest import loss_alarms
+
+    alarms = loss_alarms(manifest, cfg.alarms)
+    for a in alarms:
+        if a["level"] == "warning":
+            _say(progress, f"[yellow]warning:[/] {_escape(a['message'])}")
+    errors = [a["message"] for a in alarms if a["level"] == "error"]
+    if errors:
+        raise CorpusLossError("the corpus lost too much of its input (nothing is marked complete; the manifest "
+                              f"with every count is {out / 'manifest.json'}):\n  - " + "\n  - ".join(errors))
+
+
+def source_table(manifest: dict):
+    """A rich table: per source, read / kept / duplicates / lost and the top reasons."""
+    from rich.table import Table
+
+    table = Table(title="corpus: per source", title_justify="left")
+    for col in ("source", "read", "kept", "duplicates", "lost", "top reasons"):
+        table.add_column(col, justify="left" if col in ("source", "top reasons") else "right")
+    for name, s in manifest.get("by_source", {}).items():
+        base = s["read"] - s["duplicates"]
+        lost = f"{s['lost']:,} ({s['lost'] / base:.0%})" if base > 0 else f"{s['lost']:,}"
+        top = ", ".join(f"{k} {v:,}" for k, v in list(s["rejected"].items())[:3])
+        table.add_row(name, f"{s['read']:,}", f"{s['kept']:,}", f"{s['duplicates']:,}", lost, top)
+    return table
+
+
+def estimate_documents(sources, units) -> tuple[int, str]:
+    """About how many documents the input holds, and how that was found: lines of line-based files (counted,
+    up to 256 MB read, then extrapolated), rows of parquet files (their metadata), else ~2 KB per document."""
+    from jazari_nlp.readers import detect_format
+
+    docs, budget, guessed = 0, 256 * 2**20, 0
+    for si, path in units:
+        if path == "hub:" or not os.path.isfile(path):
+            continue
+        size = os.path.getsize(path)
+        src = sources[si]
+        try:
+            fmt = detect_format(Path(path)) if src.format == "auto" else src.format
+        except ValueError:
+            fmt = "txt"
+        compressed = path.lower().endswith((".gz", ".zst", ".zstd"))
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            try:
+                docs += pq.ParquetFile(path).metadata.num_rows
+                continue
+            except Exception:  # noqa: BLE001 - a corrupt file is reported by the build itself
+                pass
+        if fmt in ("jsonl", "csv", "tsv") or (fmt == "txt" and src.document_per == "line"):
+            if not compressed and budget > 0:
+                with open(path, "rb") as f:
+                    chunk = f.read(min(size, budget))
+                budget -= len(chunk)
+                lines = chunk.count(b"\n") or chunk.count(b"\r") or 1
+                docs += lines if len(chunk) == size else int(lines * size / max(len(chunk), 1))
+                continue
+        guessed += size
+    docs += guessed // 2000
+    how = "counted from the input's lines and rows" + (", ~2 KB per document for the rest" if guessed else "")
+    return docs, how
 
 
 def _finished_manifest(out: Path) -> dict | None:
@@ -354,14 +469,12 @@ def _finished_manifest(out: Path) -> dict | None:
 def clean_work(out: Path) -> list[str]:
     """Delete the intermediate data of a finished build (``_work/pass0``, ``exact_sig``, ``minhash_*``...),
     keeping ``_work/logs`` (completion markers, stats) and the fingerprint. Returns the names removed."""
+    from jazari_nlp.safety import remove_outputs
+
     work = Path(out) / "_work"
-    removed = []
-    for p in sorted(work.iterdir()) if work.is_dir() else []:
-        if p.name in KEEP_IN_WORK:
-            continue
-        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-        removed.append(p.name)
-    return removed
+    names = [p.name for p in sorted(work.iterdir()) if p.name not in KEEP_IN_WORK] if work.is_dir() else []
+    # in the marked output folder only, refusing a symlinked _work (its links inside are removed, never followed)
+    return [Path(rel).name for rel in remove_outputs(Path(out), [f"_work/{n}" for n in names])]
 
 
 def _sig_docs(folder: Path, step_cfg) -> int:

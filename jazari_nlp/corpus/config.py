@@ -27,9 +27,11 @@ from pydantic import (
     BeforeValidator,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     Tag,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -98,6 +100,7 @@ class SourceConfig(StrictModel):
     language: str | None = Field(None, description="Language hint, e.g. ary_Arab (used by langid `use_hint`).")
     license: str = "unknown"
     weight: float = Field(1.0, ge=0, description="Sampling weight recorded in rows and the manifest.")
+    delimiter: str | None = Field(None, description="CSV delimiter (default: sniffed among , ; TAB |); TSV: TAB.")
     document_per: Literal["line", "paragraph", "file"] = Field("line", description="txt files: what a document is.")
     on_invalid_utf8: Literal["decode", "reject", "replace"] = Field(
         "decode", description="decode: bytes that are not UTF-8 are read as Windows-1256 (Arabic) or cp1252 "
@@ -119,6 +122,19 @@ class SourceConfig(StrictModel):
             raise ValueError(f"source {self.name!r}: give `paths` (files/globs) or `hub` (a Hub data set id)")
         return self
 
+    @model_validator(mode="after")
+    def _fields_exist(self, info: ValidationInfo) -> SourceConfig:
+        # A text_field the files do not have would reject every record as missing_text_field: say it now.
+        if not self.paths or (info.context or {}).get("skip_exists"):
+            return self
+        from jazari_nlp.corpus.sources import check_source_fields, resolve_source_files
+
+        problems = check_source_fields(self, resolve_source_files(self)[0])
+        if problems:
+            more = f" (and {len(problems) - 3} more files)" if len(problems) > 3 else ""
+            raise ValueError("; ".join(problems[:3]) + more)
+        return self
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Steps. Each class below is the whole configuration of one step in jazari_nlp/corpus/steps.py.
@@ -138,15 +154,30 @@ class NormalizeStep(StrictModel):
     profile: Literal["train", "match"] = "train"
 
 
+# Documents with at least this many words are "long" when their source's kind is auto (see QualityStep).
+LONG_MIN_WORDS = 100
+
+
 class LangIdStep(StrictModel):
-    """Tag `lang`, `lang_score` and `script`; drop languages not kept and scores under their threshold."""
+    """Tag `lang`, `lang_score` and `script`; drop languages not kept and scores under their threshold.
+
+    ``thresholds`` apply to long documents (kind web/news/books, or auto with ``long_min_words`` words or
+    more), ``short_thresholds`` to the others: FineWeb-2's values were fitted on web pages, and a tweet or a
+    one-line sentence scores lower for any identifier without being less Darija.
+    """
 
     identifier: LangIdConfig = Field(default_factory=LangIdConfig, description="jazari's LangIdConfig.")
     use_hint: bool = Field(False, description="Trust the source's `language` hint when it has one (score 1.0).")
     keep: list[str] | None = Field(None, description="Languages kept (None: all). Others: `lang_not_kept`.")
-    min_score: float = Field(0.0, ge=0, le=1, description="Threshold for languages not in `thresholds`.")
+    min_score: float = Field(0.0, ge=0, le=1, description="Threshold for languages not in `thresholds` "
+                             "(or `short_thresholds` for short documents).")
     # FineWeb-2's published language_score thresholds for these two languages (configs/<lang>.yml).
-    thresholds: dict[str, float] = Field(default_factory=lambda: {"ary_Arab": 0.418, "zgh_Tfng": 0.3})
+    thresholds: dict[str, float] = Field(default_factory=lambda: {"ary_Arab": 0.418, "zgh_Tfng": 0.3},
+                                         description="Per-language minimum scores of long documents.")
+    short_thresholds: dict[str, float] = Field(default_factory=dict, description="Per-language minimum scores "
+                                               "of short documents (default none: `min_score`).")
+    long_min_words: int = Field(LONG_MIN_WORDS, ge=1, description="Kind auto: documents with at least this many "
+                                "words are long.")
     max_chars: int = Field(1000, gt=0, description="Identify on the first N characters (speed).")
 
     @field_validator("keep")
@@ -154,17 +185,56 @@ class LangIdStep(StrictModel):
     def _known_keep(cls, v: list[str] | None) -> list[str] | None:
         return None if v is None else list(dict.fromkeys(language_code(c, "langid.keep") for c in v))
 
-    @field_validator("thresholds")
+    @field_validator("thresholds", "short_thresholds")
     @classmethod
-    def _known_thresholds(cls, v: dict[str, float]) -> dict[str, float]:
+    def _known_thresholds(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
         for code, t in v.items():
             if not 0 <= t <= 1:
-                raise ValueError(f"langid.thresholds.{code}: {t} is not a score between 0 and 1")
-        return _language_keys(v, "langid.thresholds")
+                raise ValueError(f"langid.{info.field_name}.{code}: {t} is not a score between 0 and 1")
+        return _language_keys(v, f"langid.{info.field_name}")
 
 
-class QualityThresholds(StrictModel):
-    """Gopher / FineWeb heuristics. ``None`` switches a check off. Defaults are Gopher's (Rae et al. 2021)."""
+class _Overrides(StrictModel):
+    """Threshold sets are overrides: only the keys a user wrote count (``model_fields_set``), and only those
+    are written back by ``model_dump`` (``None`` included: it switches a check off), so a resolved config
+    that is saved and loaded again means the same thing."""
+
+    @model_serializer(mode="wrap")
+    def _written_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out = handler(self)
+        return {k: out.get(k) for k in type(self).model_fields if k in self.model_fields_set}
+
+    def written(self) -> dict[str, Any]:
+        """The keys set explicitly, nested sets included. Example: ``ShortThresholds(min_words=3).written()``."""
+        return {k: v.written() if isinstance(v, _Overrides) else v
+                for k, v in self.__dict__.items() if k in self.model_fields_set}
+
+
+class ShortThresholds(_Overrides):
+    """Rules for short documents: posts, comments, sentences, lexicon entries, transcript turns (see
+    corpus/filters.py ``short_reason``). ``None`` switches a check off."""
+
+    min_words: int | None = Field(2, description="Fewer words: `quality_too_few_words` (links not counted).")
+    lexicon_min_words: int | None = Field(1, description="The same for sources of kind `lexicon`.")
+    max_replacement_ratio: float | None = Field(
+        0.01, description="Share of U+FFFD among the characters (undecodable bytes): `quality_replacement_chars`.")
+    max_link_ratio: float | None = Field(
+        0.5, description="Share of URL/@mention/#hashtag tokens: `quality_mostly_links` (none of words: "
+        "`quality_links_only`).")
+    min_letter_ratio: float | None = Field(
+        0.5, description="Letters among letters, digits and symbols, emoji not counted, Arabizi digits (2 3 5 7 8 "
+        "9 in mostly-letter words) counted as letters: `quality_few_letters` (no letter: `quality_no_letters`).")
+    max_boilerplate_ratio: float | None = Field(
+        0.5, description="Share of words in navigation/cookie/'read more' segments: `quality_boilerplate`.")
+    min_repeats_one_token: int | None = Field(
+        3, description="A document that is one token repeated this many times or more: `quality_repeated_token`.")
+    max_dup_line_frac: float | None = Field(
+        0.5, description="Share of lines that repeat an earlier line: `quality_repeated_lines`.")
+
+
+class QualityThresholds(_Overrides):
+    """Gopher / FineWeb heuristics for long documents, and ``short`` for short ones. ``None`` switches a check
+    off. Defaults are Gopher's (Rae et al. 2021)."""
 
     min_words: int | None = 50
     max_words: int | None = 100_000
@@ -178,31 +248,64 @@ class QualityThresholds(StrictModel):
     dup_para_frac: float | None = 0.3
     dup_line_char_frac: float | None = 0.2
     dup_para_char_frac: float | None = 0.2
-    top_n_grams: list[tuple[int, float]] = [(2, 0.2), (3, 0.18), (4, 0.16)]
-    dup_n_grams: list[tuple[int, float]] = [(5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)]
+    top_n_grams: list[tuple[int, float]] | None = [(2, 0.2), (3, 0.18), (4, 0.16)]
+    dup_n_grams: list[tuple[int, float]] | None = [(5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11),
+                                                   (10, 0.10)]
     min_line_punct_ratio: float | None = Field(0.12, description="FineWeb: share of lines ending in punctuation.")
     max_short_line_ratio: float | None = Field(0.67, description="FineWeb: share of lines under 30 characters.")
+    short: ShortThresholds = Field(default_factory=ShortThresholds, description="Rules for short documents.")
+
+
+def _check_keys(over: Any, model: type[StrictModel], where: str) -> None:
+    """Unknown keys of a ``per_language`` entry, with a did-you-mean (they sit under a language code, where
+    the generic config messages cannot tell which keys are valid)."""
+    import difflib
+
+    if not isinstance(over, dict):
+        return  # pydantic says what it expected
+    for key, value in over.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            near = difflib.get_close_matches(str(key), list(model.model_fields), n=1, cutoff=0.5)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ValueError(f"{where}.{key}: unknown key {key!r}{hint} Valid keys here: "
+                             f"{', '.join(model.model_fields)}")
+        if key == "short":
+            _check_keys(value, ShortThresholds, f"{where}.short")
 
 
 class QualityStep(StrictModel):
-    """Quality filters with per-language thresholds: ``per_language`` overrides ``defaults`` field by field."""
+    """Quality filters by document length and source kind, with per-language thresholds.
 
-    defaults: QualityThresholds = Field(default_factory=QualityThresholds)
-    per_language: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Overrides on top of the shipped per-language table (see filters.py)."
-    )
+    Long documents (source kind web/news/books, or kind auto with ``long_min_words`` words or more) get the
+    Gopher/FineWeb rules of ``QualityThresholds``; short ones (kinds social, sentences, lexicon, transcripts, or
+    auto under ``long_min_words``) get ``QualityThresholds.short``. Each threshold comes from, last one winning:
+    (a) the class defaults and jazari's shipped per-language table, (b) the keys written in ``defaults``,
+    (c) the keys written in ``per_language.<lang>``.
+    """
+
+    defaults: QualityThresholds = Field(default_factory=QualityThresholds, description="Thresholds for every "
+                                        "language: the keys written here win over the shipped table.")
+    per_language: dict[str, QualityThresholds] = Field(
+        default_factory=dict, description="Per-language thresholds: win over `defaults` and the shipped table.")
     use_shipped_table: bool = Field(True, description="Start from jazari's FineWeb-2-derived per-language table.")
+    long_min_words: int = Field(LONG_MIN_WORDS, ge=1, description="Kind auto: documents with at least this many "
+                                "words get the long-document rules.")
     stopwords: dict[str, list[str]] = Field(
         default_factory=dict, description="Extra/replacement stopword lists (default: corpus/stopwords/<lang>.txt)."
     )
 
+    @field_validator("per_language", mode="before")
+    @classmethod
+    def _known_override_keys(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            for lang, over in v.items():
+                _check_keys(over, QualityThresholds, f"quality.per_language.{lang}")
+        return v
+
     @field_validator("per_language")
     @classmethod
-    def _check_overrides(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        for lang, over in v.items():
-            QualityThresholds.model_validate(over)  # typo'd keys fail here, before any work
-            if not isinstance(over, dict):
-                raise ValueError(f"per_language.{lang} must be a mapping")
+    def _known_override_languages(cls, v: dict[str, QualityThresholds]) -> dict[str, QualityThresholds]:
         return _language_keys(v, "quality.per_language")
 
     @field_validator("stopwords")
@@ -366,6 +469,23 @@ class OutputConfig(StrictModel):
     write_rejects: bool = Field(True, description="Write every dropped document with its reason to rejects/.")
 
 
+class AlarmConfig(StrictModel):
+    """Loss alarms: how much of a source (or file) may be rejected before the build fails. Duplicates are not
+    losses (their text is kept once) and are not counted; every other reason is.
+
+    Example: ``alarms: {fail_above: 0.5, warn_above: 0.2, accept: [old_forum]}``
+    """
+
+    fail_above: float = Field(0.5, ge=0, le=1, description="A source or file losing more than this share of "
+                              "its non-duplicate documents (or all of them) fails the build.")
+    warn_above: float = Field(0.2, ge=0, le=1, description="Losses above this share are warnings (console "
+                              "summary, manifest, card).")
+    accept: list[str] = Field(default_factory=list, description="Sources whose losses are expected: reported as "
+                              "warnings, never failures ('*': every source).")
+    min_file_documents: int = Field(20, ge=1, description="Files with fewer documents are judged with their "
+                                    "source only (a 3-line file losing 2 is noise), unless they lose everything.")
+
+
 class CorpusConfig(StrictModel):
     """The corpus stage: sources → ordered steps → per-language parquet shards, rejects, manifest."""
 
@@ -376,6 +496,7 @@ class CorpusConfig(StrictModel):
     heldout_fraction: float = Field(0.05, ge=0, lt=1, description="Deterministic held-out share (hash of id+seed).")
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    alarms: AlarmConfig = Field(default_factory=AlarmConfig)
 
     @model_validator(mode="after")
     def _unique_sources(self) -> CorpusConfig:
@@ -383,17 +504,30 @@ class CorpusConfig(StrictModel):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"source names must be unique, repeated: {sorted(dup)}")
+        unknown = [a for a in self.alarms.accept if a != "*" and a not in names]
+        if unknown:
+            raise ValueError(f"alarms.accept: {unknown} name no source (sources: {', '.join(names)})")
+        from jazari_nlp.corpus.steps import ROW_FIELDS
+
+        clash = [f for f in self.kept_fields() if f in (*ROW_FIELDS, "text")]
+        if clash:
+            raise ValueError(f"keep_fields: {clash} are columns jazari writes itself ({', '.join(ROW_FIELDS)}); "
+                             "keep other fields, or rename them in the input")
         kinds = [step_kind_and_config(e)[0] for e in self.steps]
         for k in ("exact_dedup", "near_dedup"):
             if kinds.count(k) > 1:
                 raise ValueError(f"step {k!r} appears more than once")
         return self
 
+    def kept_fields(self) -> tuple[str, ...]:
+        """The sources' ``keep_fields``, in order of appearance: extra string columns of the shards."""
+        return tuple(dict.fromkeys(f for s in self.sources for f in s.keep_fields))
+
     def step_list(self) -> list[tuple[str, StrictModel]]:
         return [step_kind_and_config(e) for e in self.steps]
 
 
-def input_corpus_config(patterns: list[str], *, text_field: str = "text", tasks: int = 2, workers: int = 1,
+def input_corpus_config(patterns: list[str], *, text_field: str | list[str] = "text", tasks: int = 2, workers: int = 1,
                         overrides: list[str] | None = None, base_dir=None) -> CorpusConfig:
     """The corpus config of ``jazari corpus build --input``: the default steps on the given files, then the
     ``--set`` overrides, written relative to the corpus section (a leading ``corpus.`` is accepted).

@@ -1,6 +1,11 @@
-"""Quality heuristics (Gopher, FineWeb) with thresholds per language and script.
+"""Quality rules by document length and source kind, with thresholds per language and script.
 
-``quality_reason(text, thresholds, stopwords)`` returns ``None`` for a document that passes, else the reason.
+Long documents (web pages, news, books) get the Gopher and FineWeb rules (``quality_reason``): repetition,
+line structure, stopwords, 50 words at least. Short ones (posts, comments, sentences, lexicon entries,
+transcript turns) get rules that fit them (``short_reason``): junk characters, link-only and spam posts,
+boilerplate, a minimum length fitting the kind, one token or line repeated. ``document_reason`` picks the set:
+long = the source's kind is web/news/books, or auto and the document has ``long_min_words`` words or more.
+
 Words are whitespace tokens stripped of punctuation: script-agnostic and fast (datatrove's word tokenizers
 pick an English tokenizer for bare codes, which splits Arabic and Tifinagh badly).
 
@@ -12,11 +17,13 @@ Example::
 
     >>> quality_reason("ok", QualityThresholds(min_words=5), set())
     'quality_too_few_words'
+    >>> document_reason("wach nta mzyan? 3ayet lia daba", QualityThresholds(), None, kind="social")
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from functools import lru_cache
 from importlib import resources
@@ -25,13 +32,15 @@ from typing import Any
 
 from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 
-from jazari_nlp.corpus.config import QualityThresholds
+from jazari_nlp.corpus.config import LONG_KINDS, LONG_MIN_WORDS, SOURCE_KINDS, QualityThresholds, ShortThresholds
 
 PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»“”‘’…،؛؟۔–—•·"
 LINE_END_PUNCT = tuple(".!?…:;\"'»”)]،؛؟۔")
 _FW2_OFF = None  # FineWeb-2 disables a check with -1 or ratios above 1
+SHORT_KINDS = frozenset(SOURCE_KINDS) - set(LONG_KINDS) - {"auto"}
 
-# language -> overrides of QualityThresholds. Values from FineWeb-2 configs unless marked "jazari".
+# language -> overrides of QualityThresholds (a nested "short" mapping overrides ShortThresholds). Values from
+# FineWeb-2 configs unless marked "jazari".
 SHIPPED_TABLE: dict[str, dict[str, Any]] = {
     "ary_Arab": {
         "dup_line_frac": 0.355,
@@ -90,17 +99,35 @@ ALIASES = {"zgh_Latn": "tzm_Latn", "kab_Latn": "tzm_Latn", "shi_Latn": "tzm_Latn
            "tzm_Tfng": "zgh_Tfng", "shi_Tfng": "zgh_Tfng", "rif_Tfng": "zgh_Tfng"}
 
 
-def thresholds_for(lang: str | None, defaults: QualityThresholds, per_language: dict[str, dict],
+def _deep_update(base: dict[str, Any], over: dict[str, Any]) -> None:
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _deep_update(base[k], v)
+        else:
+            base[k] = v
+
+
+def _written(over: QualityThresholds | dict[str, Any]) -> dict[str, Any]:
+    return (over if isinstance(over, QualityThresholds) else QualityThresholds.model_validate(over)).written()
+
+
+def thresholds_for(lang: str | None, defaults: QualityThresholds, per_language: dict[str, Any],
                    use_shipped: bool = True) -> QualityThresholds:
-    """Defaults, then the shipped row for ``lang`` (or its alias), then the user's overrides."""
-    update: dict[str, Any] = {}
+    """The thresholds of one language, the last level winning key by key (``short`` keys too):
+    (a) the class defaults, then jazari's shipped row for ``lang`` (or its alias), (b) the keys written in
+    ``defaults``, (c) the keys written in ``per_language`` for the alias row, then for ``lang`` itself.
+
+    Example: ``thresholds_for("ary_Arab", QualityThresholds(min_words=3), {}).min_words`` → ``3``.
+    """
     key = ALIASES.get(lang or "", lang or "")
+    merged: dict[str, Any] = {}
     if use_shipped and key in SHIPPED_TABLE:
-        update.update(SHIPPED_TABLE[key])
-    update.update(per_language.get(key, {}))
-    if lang != key:
-        update.update(per_language.get(lang or "", {}))
-    return defaults.model_copy(update=QualityThresholds.model_validate(update).model_dump(include=set(update)))
+        _deep_update(merged, SHIPPED_TABLE[key])
+    _deep_update(merged, defaults.written())
+    for code in dict.fromkeys((key, lang or "")):
+        if code in per_language:
+            _deep_update(merged, _written(per_language[code]))
+    return QualityThresholds.model_validate(merged)
 
 
 def _read_list(name: str) -> frozenset[str]:
@@ -122,6 +149,36 @@ def split_words(text: str) -> list[str]:
     return [w.strip(PUNCT) for w in text.split()]
 
 
+_TOKEN = re.compile(r"\S+")
+
+
+def is_long(text: str, kind: str | None, long_min_words: int = LONG_MIN_WORDS) -> bool:
+    """Whether a document gets the long-document rules: kind web/news/books always, social/sentences/lexicon/
+    transcripts never, auto (or unknown) when it has at least ``long_min_words`` words (counted lazily).
+
+    Example: ``is_long("salam " * 120, "auto")`` → ``True``; ``is_long("salam " * 120, "social")`` → ``False``.
+    """
+    if kind in LONG_KINDS:
+        return True
+    if kind in SHORT_KINDS or len(text) < 2 * long_min_words - 1:  # n words need 2n-1 characters
+        return False
+    n = 0
+    for m in _TOKEN.finditer(text):
+        if m.group().strip(PUNCT):
+            n += 1
+            if n >= long_min_words:
+                return True
+    return False
+
+
+def document_reason(text: str, t: QualityThresholds, stopwords: frozenset[str] | set[str] | None, *,
+                    kind: str | None = "auto", long_min_words: int = LONG_MIN_WORDS) -> str | None:
+    """The reason a document fails the rules of its length and kind (``quality_*``), or ``None``."""
+    if is_long(text, kind, long_min_words):
+        return quality_reason(text, t, stopwords)
+    return short_reason(text, t.short, kind)
+
+
 @lru_cache(maxsize=1)
 def _digit_re() -> re.Pattern[str]:
     """Exactly the characters ``str.isdigit`` accepts: ``\\d`` (Unicode Nd) plus the other digits (², ①...).
@@ -137,7 +194,8 @@ def _has_alpha(token: str) -> bool:
 
 
 def quality_reason(text: str, t: QualityThresholds, stopwords: frozenset[str] | set[str] | None) -> str | None:
-    """The first failed check's reason (``quality_*``), or ``None``. ``stopwords=None`` skips the stopword check.
+    """The long-document rules: the first failed check's reason (``quality_*``), or ``None``.
+    ``stopwords=None`` skips the stopword check.
 
     Each statistic is computed once, only when its check is on and every earlier check passed.
     """
@@ -231,11 +289,120 @@ def _repetition_reason(text: str, words: list[str], t: QualityThresholds) -> str
             return "quality_dup_lines"
         if t.dup_line_char_frac is not None and dup_chars / len(text) > t.dup_line_char_frac:
             return "quality_dup_line_chars"
-    for k, frac in t.top_n_grams:
+    for k, frac in t.top_n_grams or ():
         if len(words) >= k and top_ngram_chars(words, k) / len(text) > frac:
             return f"quality_top_{k}gram"
     dups = _DupNgrams(words) if t.dup_n_grams else None
-    for k, frac in t.dup_n_grams:
+    for k, frac in t.dup_n_grams or ():
         if len(words) >= k and dups.chars(k) / len(text) > frac:
             return f"quality_dup_{k}gram"
+    return None
+
+
+# ------------------------------------------------------------------------------------------ short documents
+
+# Whole segments (a line, or text between | • › » separators) that are site furniture, not text. Written for
+# jazari in French, Arabic, English and Spanish; compared lower-cased, without surrounding punctuation.
+BOILERPLATE_SEGMENTS = frozenset("""
+accueil|contact|contactez-nous|nous contacter|connexion|se connecter|déconnexion|inscription|s'inscrire|mon compte
+mentions légales|politique de confidentialité|conditions générales|conditions d'utilisation|cgu|plan du site
+partager|partager sur facebook|partager sur twitter|lire la suite|lire plus|en savoir plus|voir plus|voir tout
+afficher plus|retour|retour en haut|haut de page|rechercher|recherche|menu|newsletter|abonnez-vous|s'abonner
+publicité|article précédent|article suivant|précédent|suivant|commentaires|laisser un commentaire|imprimer
+j'accepte|accepter|tout accepter|refuser|paramètres des cookies|à propos|qui sommes-nous|aide|faq
+home|about|about us|contact us|login|log in|sign in|sign up|log out|register|my account|privacy policy
+terms of use|terms of service|terms and conditions|cookie policy|read more|see more|show more|load more|share
+share on facebook|share on twitter|subscribe|skip to content|skip to main content|back to top|next|previous
+search|accept|accept all|reject all|help|sitemap|comments|leave a comment|print
+facebook|twitter|instagram|youtube|whatsapp|linkedin|tiktok|telegram|pinterest|snapchat|rss
+الرئيسية|الصفحة الرئيسية|اتصل بنا|تواصل معنا|من نحن|تسجيل الدخول|تسجيل الخروج|إنشاء حساب|التسجيل|حسابي
+سياسة الخصوصية|شروط الاستخدام|اقرأ المزيد|اقرأ أيضا|اقرأ أيضاً|قراءة المزيد|المزيد|شارك|مشاركة|البحث|بحث
+القائمة|النشرة البريدية|اشترك|اشترك الآن|التالي|السابق|تعليقات|التعليقات|أضف تعليق|خريطة الموقع|أعلى الصفحة
+inicio|contacto|iniciar sesión|política de privacidad|aviso legal|leer más|compartir|buscar|siguiente|anterior
+""".replace("\n", "|").split("|")) - {""}
+# Segments containing one of these are furniture too (cookie and rights notices, browser warnings).
+_BOILERPLATE_IN = re.compile(
+    r"cookies?\b.{0,40}\b(?:utilis|accept|use|usamos|utilizamos)|(?:utilis\w*|use[sd]?|accept\w*|usamos|utilizamos)"
+    r"\b.{0,40}\bcookies|ملفات تعريف الارتباط|tous droits réservés|all rights reserved|جميع الحقوق محفوظة|"
+    r"todos los derechos reservados|©|activer javascript|enable javascript|votre navigateur|your browser")
+_SEGMENT_SPLIT = re.compile(r"\n|[|•·›»«▸►]|\s[-–—/>]+\s")
+_ARABIZI_DIGITS = frozenset("235789")  # ء ع خ ح غ/ه ق when they stand inside a word
+_IGNORED = frozenset(("So", "Sk", "Cf", "Cn", "Co", "Cs", "Mn", "Mc", "Me"))  # emoji, modifiers, marks
+_RUN = re.compile(r"(\W)\1+")  # "!!!!!" counts as one symbol
+
+
+def _is_link(token: str) -> bool:
+    """URLs, @mentions and #hashtags (a lone '#' or '@' is a symbol)."""
+    return (len(token) > 1 and token[0] in "@#") or token.startswith(("http://", "https://", "www."))
+
+
+def _letter_counts(tokens: list[str]) -> tuple[int, int]:
+    """(letters, other visible characters) of non-link tokens. Emoji, their modifiers and combining marks are
+    not counted at all (emoji-rich posts are normal); a digit is an Arabizi letter (2 3 5 7 8 9) inside a token
+    that has at least as many letters as digits (``3la``, ``m3a``, ``sba7``), otherwise a digit (``2024``)."""
+    letters = other = 0
+    for tok in tokens:
+        if tok.isalpha():
+            letters += len(tok)
+            continue
+        tok = _RUN.sub(r"\1", tok)
+        alpha = sum(c.isalpha() for c in tok)
+        arabizi = alpha >= sum(c.isdigit() for c in tok)
+        for c in tok:
+            if c.isalpha() or (arabizi and c in _ARABIZI_DIGITS):
+                letters += 1
+            elif c.isdigit() or unicodedata.category(c) not in _IGNORED:
+                other += 1
+    return letters, other
+
+
+def boilerplate_share(text: str) -> float:
+    """Share of words in segments that are site furniture (navigation, cookie notices, 'read more').
+
+    Example: ``boilerplate_share("Accueil | Contact | Lire la suite")`` → ``1.0``.
+    """
+    total = furniture = 0
+    for seg in _SEGMENT_SPLIT.split(text.lower()):
+        seg = " ".join(seg.replace("’", "'").split()).strip(PUNCT + " ")
+        n = len(seg.split())
+        total += n
+        if n and (seg in BOILERPLATE_SEGMENTS or _BOILERPLATE_IN.search(seg)):
+            furniture += n
+    return furniture / total if total else 0.0
+
+
+def short_reason(text: str, s: ShortThresholds, kind: str | None = "auto") -> str | None:
+    """The short-document rules: the first failed check's reason (``quality_*``), or ``None``.
+
+    Character runs are normal ("hhhhhhhh", "bzzzaf", "!!!!"); Arabizi digits are letters; emoji are not junk.
+    Example: ``short_reason("https://x.ma/a @someone", ShortThresholds())`` → ``'quality_links_only'``.
+    """
+    if s.max_replacement_ratio is not None and text.count("\ufffd") / max(len(text), 1) > s.max_replacement_ratio:
+        return "quality_replacement_chars"
+    tokens = text.split()
+    plain = [t for t in tokens if not _is_link(t)]
+    n_links = len(tokens) - len(plain)
+    words = [w for w in (t.strip(PUNCT) for t in plain) if w and _has_alpha(w)]
+    min_words = s.lexicon_min_words if kind == "lexicon" else s.min_words
+    if n_links and len(words) < (min_words or 1):
+        return "quality_links_only"
+    letters, other = _letter_counts(plain)
+    if letters == 0:
+        return "quality_no_letters"
+    if min_words is not None and len(words) < min_words:
+        return "quality_too_few_words"
+    if s.max_link_ratio is not None and n_links / len(tokens) > s.max_link_ratio:
+        return "quality_mostly_links"
+    if s.min_letter_ratio is not None and letters / (letters + other) < s.min_letter_ratio:
+        return "quality_few_letters"
+    if kind != "lexicon" and s.max_boilerplate_ratio is not None \
+            and boilerplate_share(text) > s.max_boilerplate_ratio:
+        return "quality_boilerplate"
+    if s.min_repeats_one_token is not None and len(words) >= s.min_repeats_one_token \
+            and len({w.lower() for w in words}) == 1:
+        return "quality_repeated_token"
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    if s.max_dup_line_frac is not None and len(lines) > 1:
+        if find_duplicates(lines)[0] / len(lines) > s.max_dup_line_frac:
+            return "quality_repeated_lines"
     return None

@@ -78,6 +78,7 @@ def write_manifest(plan, out: Path, *, seed: int, warnings: list[str], seconds: 
             shards.append({"path": str(f.relative_to(out)), "bytes": f.stat().st_size, "sha256": _sha256(f)})
     cs = corpus_stats(out)
     reader = stats.get("reader", Counter())
+    by_source, by_file = source_accounting(stats, [s.name for s in plan.cfg.sources])
     pii = {k.removeprefix("pii_"): v for s in steps for k, v in s["counters"].items()
            if k.startswith("pii_") and k != "pii_replaced"}
     near = next((s for s in steps if s["kind"] == "near_dedup"), None)
@@ -104,6 +105,8 @@ def write_manifest(plan, out: Path, *, seed: int, warnings: list[str], seconds: 
         "sources": [{"name": s.name, "license": s.license, "language": s.language, "weight": s.weight,
                      "paths": list(s.paths), "hub": s.hub} for s in plan.cfg.sources],
         "source_docs_kept": _source_counts(out),
+        "by_source": by_source,
+        "by_file": by_file,
         "steps": steps,
         "pii": pii,
         "dedup": {"exact_rate": round(exact["dropped"].get("exact_duplicate", 0) / exact["in"], 6)
@@ -116,6 +119,8 @@ def write_manifest(plan, out: Path, *, seed: int, warnings: list[str], seconds: 
         "seconds": round(seconds, 2),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    manifest["alarms"] = loss_alarms(manifest, plan.cfg.alarms)
+    manifest["warnings"] = warnings + [a["message"] for a in manifest["alarms"] if a["level"] == "warning"]
     tmp = out / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, out / "manifest.json")
@@ -132,3 +137,100 @@ def _source_counts(out: Path) -> dict[str, int]:
         if f.parts[-3] in ("train", "heldout"):
             c.update(pq.read_table(f, columns=["source"]).column("source").to_pylist())
     return dict(sorted(c.items()))
+
+
+def source_accounting(stats: dict[str, Counter], names: list[str]) -> tuple[dict, dict]:
+    """Per source: read, kept, rejected by reason; per file: read, kept, lost (rejected, duplicates apart)."""
+    from jazari_nlp.corpus.steps import (
+        DROP_PREFIX,
+        FILE_DROP_PREFIX,
+        FILE_KEPT_PREFIX,
+        FILE_READ_PREFIX,
+        KEPT_PREFIX,
+        READ_PREFIX,
+    )
+
+    reader, writer = stats.get("reader", Counter()), stats.get("writer", Counter())
+    sources = {n: {"read": reader[READ_PREFIX + n], "kept": writer[KEPT_PREFIX + n], "rejected": Counter()}
+               for n in names}
+    files: dict[str, dict[str, Any]] = {}
+
+    def file_entry(key: str) -> dict[str, Any]:
+        src, _, path = key.partition("\t")
+        return files.setdefault(path, {"source": src, "read": 0, "kept": 0, "lost": 0})
+
+    for key, v in reader.items():
+        if key.startswith(FILE_READ_PREFIX):
+            file_entry(key[len(FILE_READ_PREFIX):])["read"] += v
+    for key, v in writer.items():
+        if key.startswith(FILE_KEPT_PREFIX):
+            file_entry(key[len(FILE_KEPT_PREFIX):])["kept"] += v
+    for name, c in stats.items():
+        if name in ("reader", "writer"):
+            continue
+        for key, v in c.items():
+            if key.startswith(DROP_PREFIX):
+                src, _, reason = key[len(DROP_PREFIX):].partition("\t")
+                sources.setdefault(src, {"read": 0, "kept": 0, "rejected": Counter()})["rejected"][reason] += v
+            elif key.startswith(FILE_DROP_PREFIX):
+                file_entry(key[len(FILE_DROP_PREFIX):])["lost"] += v
+    out = {}
+    for n, d in sources.items():
+        rej = dict(d["rejected"].most_common())
+        dups = sum(v for k, v in rej.items() if k in ("exact_duplicate", "near_duplicate"))
+        out[n] = {"read": d["read"], "kept": d["kept"], "rejected": rej, "duplicates": dups,
+                  "lost": sum(rej.values()) - dups, "accounting_ok": d["read"] == d["kept"] + sum(rej.values())}
+    return out, dict(sorted(files.items()))
+
+
+def _share(lost: int, read: int, dups: int = 0) -> float:
+    base = read - dups
+    return lost / base if base > 0 else 0.0
+
+
+def loss_alarms(manifest: dict[str, Any], cfg) -> list[dict[str, Any]]:
+    """The loss alarms of a built corpus under ``cfg`` (an ``AlarmConfig``): ``[{level: error|warning, source,
+    file, message}]``. Computed from the manifest's counts, so that changing only the alarm settings (accepting a
+    source) never needs a rebuild."""
+    alarms = []
+    accept = set(cfg.accept)
+    fix = ("change the rule that rejects it (e.g. the source's `text_field`, `kind`, or the step's thresholds), "
+           "or accept the loss: corpus.alarms.accept: [{name}] (--set corpus.alarms.accept=[{name}]), or raise "
+           "corpus.alarms.fail_above")
+    for name, s in manifest.get("by_source", {}).items():
+        if not s["read"]:
+            continue
+        share = _share(s["lost"], s["read"], s["duplicates"])
+        top = ", ".join(f"{k} {v:,}" for k, v in list(s["rejected"].items())[:3]) or "none"
+        everything = s["kept"] == 0
+        if not everything and share <= cfg.warn_above:
+            continue
+        accepted = "*" in accept or name in accept
+        failing = (everything or share > cfg.fail_above) and not accepted
+        what = "lost everything" if everything else f"lost {share:.0%} of its non-duplicate documents"
+        msg = (f"source {name!r} {what}: read {s['read']:,}, kept {s['kept']:,}; top reasons: {top}"
+               + ("" if not failing else "; " + fix.format(name=name))
+               + (" (accepted by corpus.alarms.accept)" if accepted and (everything or share > cfg.fail_above) else ""))
+        alarms.append({"level": "error" if failing else "warning", "source": name, "file": None,
+                       "share": round(share, 4), "message": msg})
+    sources_failing = {a["source"] for a in alarms if a["level"] == "error"}
+    src_of = manifest.get("by_source", {})
+    for path, f in manifest.get("by_file", {}).items():
+        if not f["read"] or f["lost"] == 0:
+            continue
+        share = f["lost"] / f["read"]
+        everything = f["kept"] == 0 and f["lost"] == f["read"]
+        if not everything and (f["read"] < cfg.min_file_documents or share <= cfg.fail_above):
+            continue
+        src = f["source"]
+        if src in sources_failing:
+            continue  # the source's alarm already says it
+        accepted = "*" in accept or src in accept
+        top = ", ".join(f"{k} {v:,}" for k, v in list(src_of.get(src, {}).get("rejected", {}).items())[:3])
+        what = "lost everything" if everything else f"lost {share:.0%} of its documents"
+        msg = (f"file {path} (source {src!r}) {what}: read {f['read']:,}, kept {f['kept']:,}; its source's top "
+               f"reasons: {top}" + ("" if accepted else "; " + fix.format(name=src)))
+        alarms.append({"level": "warning" if accepted else "error", "source": src, "file": path,
+                       "share": round(share, 4), "message": msg})
+    return alarms
+

@@ -1,4 +1,7 @@
-"""Readers: every source format becomes a stream of datatrove ``Document`` s, bad records included.
+"""Sources: a source's files become records for datatrove ``Document`` s, bad records included.
+
+Every format is read by :mod:`jazari_nlp.readers` (the one reader of the project); this module adds what is
+particular to corpus sources: the records' ids and provenance, work units and byte-range pieces.
 
 A record that cannot be read (malformed JSON, invalid UTF-8, no text field) is not dropped here: it becomes a
 document whose ``metadata["_read_error"]`` names the reason, so the first pipeline step can count it and write it
@@ -16,42 +19,45 @@ Example::
 
 from __future__ import annotations
 
-import base64
-import csv
-import gzip
-import io
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from jazari_nlp.corpus.config import SourceConfig
-from jazari_nlp.schema import expand_globs
+from jazari_nlp.readers import (
+    EXT_FORMATS,  # noqa: F401 - re-exported for older imports
+    Item,
+    ReadOptions,
+    check_fields,
+    detect_format,
+    expand_inputs,
+    is_dataset_folder,
+    iter_items,
+    sniff_encoding,
+)
 
-EXT_FORMATS = {
-    ".txt": "txt", ".text": "txt", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
-    ".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".warc": "warc", ".wet": "wet", ".arrow": "arrow",
-}
-_PARAGRAPHS = re.compile(rb"\r?\n[ \t]*\r?\n")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def detect_format(path: Path, default: str | None = None) -> str:
-    """Format from the extension, compression suffix stripped. Example: ``x.jsonl.zst`` → ``jsonl``."""
-    if path.is_dir():
-        return "arrow"  # a `save_to_disk` folder
-    name = path.name.lower()
-    for comp in (".gz", ".zst", ".zstd"):
-        name = name.removesuffix(comp)
-    if name.endswith(".warc.wet") or name.endswith(".wet"):
-        return "wet"
-    ext = os.path.splitext(name)[1]
-    if ext not in EXT_FORMATS:
-        if default is not None:
-            return default
-        raise ValueError(f"cannot tell the format of {path} from its extension "
-                         f"(known: {', '.join(sorted(EXT_FORMATS))}, .wet); set `format:` on the source")
-    return EXT_FORMATS[ext]
+def read_options(src: SourceConfig) -> ReadOptions:
+    """The reader options of a source (format, fields, encoding policy)."""
+    return ReadOptions(format=src.format if src.format != "hub" else "auto", text_field=src.text_field,
+                       id_field=src.id_field, keep_fields=tuple(src.keep_fields), document_per=src.document_per,
+                       on_invalid_utf8=src.on_invalid_utf8, delimiter=src.delimiter)
+
+
+def check_source_fields(src: SourceConfig, files: list[Path], max_files: int = 20) -> list[str]:
+    """One message per file (the first ``max_files``) that lacks the source's ``text_field`` / ``keep_fields``:
+    found when the config is validated, so that a wrong field fails before any work instead of rejecting every
+    record as ``missing_text_field``."""
+    opts = read_options(src)
+    problems = []
+    for f in files[:max_files]:
+        msg = check_fields(f, opts, where=f"{src.name}: text_field")
+        if msg:
+            problems.append(f"source {src.name!r}: {msg}")
+    return problems
 
 
 def check_formats(sources: list[SourceConfig], units: list[tuple[int, str]]) -> list[str]:
@@ -72,19 +78,26 @@ def check_formats(sources: list[SourceConfig], units: list[tuple[int, str]]) -> 
     return problems
 
 
-def input_sources(patterns: list[str], text_field: str = "text") -> list[dict]:
-    """Source dicts for ``jazari corpus build --input``: one per pattern; files of a pattern whose extension
-    tells no format (``notes.md``) are read as plain text, one document per line, in a ``<name>_txt`` source.
+def input_sources(patterns: list[str], text_field: str | list[str] = "text") -> list[dict]:
+    """Source dicts for ``jazari corpus build --input``: one per pattern, each with its own text field
+    (``text_field`` is one name for all, or one per pattern); files of a pattern whose extension tells no format
+    (``notes.md``) are read as plain text, one document per line, in a ``<name>_txt`` source.
 
-    Example: ``input_sources(["a.jsonl", "notes.md"])`` →
-    ``[{"name": "input0", "paths": ["a.jsonl"], ...}, {"name": "input1_txt", "paths": [".../notes.md"], "format": "txt", ...}]``
+    Example: ``input_sources(["a.jsonl", "t.csv"], ["text", "tweet"])`` →
+    ``[{"name": "input0", "paths": ["a.jsonl"], "text_field": "text"}, {"name": "input1", ..., "text_field": "tweet"}]``
     """
+    fields = [text_field] * len(patterns) if isinstance(text_field, str) else list(text_field)
+    if len(fields) == 1 and len(patterns) > 1:
+        fields = fields * len(patterns)
+    if len(fields) != len(patterns):
+        raise ValueError(f"--text-field: give one for all inputs or one per --input ({len(patterns)} inputs, "
+                         f"{len(fields)} fields)")
     out = []
-    for i, pat in enumerate(patterns):
-        files, _ = expand_globs([str(Path(pat).expanduser().absolute())])
-        unknown = [f for f in files if detect_format(f, default="") == ""]
+    for i, (pat, fld) in enumerate(zip(patterns, fields, strict=True)):
+        files, _, _ = expand_inputs([str(Path(pat).expanduser().absolute())])
+        unknown = [f for f in files if not f.is_dir() and detect_format(f, default="") == ""]
         known = [f for f in files if f not in unknown]
-        base = {"text_field": text_field}
+        base = {"text_field": fld}
         if not unknown:
             out.append({"name": f"input{i}", "paths": [pat], **base})
             continue
@@ -94,32 +107,13 @@ def input_sources(patterns: list[str], text_field: str = "text") -> list[dict]:
     return out
 
 
-def open_binary(path: Path) -> io.BufferedIOBase:
-    """Open a file for binary reading, decompressing .gz and .zst transparently."""
-    name = path.name.lower()
-    if name.endswith(".gz"):
-        return gzip.open(path, "rb")
-    if name.endswith((".zst", ".zstd")):
-        import zstandard
-
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
-    return open(path, "rb")
-
-
 def resolve_source_files(src: SourceConfig) -> tuple[list[Path], list[str]]:
-    """Files (and ``save_to_disk`` folders) of a source, and the patterns that matched nothing."""
-    files, empty = expand_globs(list(src.paths))
-    dirs: list[Path] = []
-    still_empty = []
-    for pat in empty:  # expand_globs keeps files only; a save_to_disk dataset is a folder
-        import glob
-
-        found = [Path(p) for p in sorted(glob.glob(pat)) if os.path.isdir(p)]
-        if found and src.format in ("auto", "arrow"):
-            dirs.extend(found)
-        else:
-            still_empty.append(pat)
-    return sorted(files) + dirs, still_empty
+    """Files (and ``save_to_disk`` folders) of a source, and the patterns that matched nothing. A plain folder
+    is read recursively (files of a known format; see :func:`jazari_nlp.readers.expand_inputs`)."""
+    files, empty, _ = expand_inputs(list(src.paths))
+    if src.format not in ("auto", "arrow"):
+        files = [f for f in files if not is_dataset_folder(f)]
+    return files, empty
 
 
 def _common_root(paths: list[Path]) -> Path:
@@ -127,40 +121,6 @@ def _common_root(paths: list[Path]) -> Path:
         return Path(os.path.commonpath([str(p.parent) for p in paths])) if paths else Path(".")
     except ValueError:
         return Path("/")
-
-
-# cp1252 first: where both give the same text (French "café"), cp1252 is the honest name; Arabic text
-# decoded as cp1256 is never what cp1252 gives.
-LEGACY_ENCODINGS = ("cp1252", "cp1256", "latin-1")
-
-
-def legacy_encoding(raw: bytes, text: str) -> str | None:
-    """Which single-byte encoding turned ``raw`` into ``text`` (None: none of LEGACY_ENCODINGS did).
-    Example: ``legacy_encoding("سلام".encode("cp1256"), "سلام")`` → ``'cp1256'``."""
-    for enc in LEGACY_ENCODINGS:
-        if raw.decode(enc, errors="replace") == text:
-            return enc
-    return None
-
-
-def _decode(raw: bytes, src: SourceConfig) -> tuple[str, str | None, dict]:
-    """``(text, read error or None, extra metadata)``. Valid UTF-8 passes untouched (no metadata)."""
-    try:
-        return raw.decode("utf-8"), None, {}
-    except UnicodeDecodeError:
-        pass
-    if src.on_invalid_utf8 == "decode":
-        from jazari_nlp.text import decode_bytes
-
-        text = decode_bytes(raw)
-        enc = legacy_encoding(raw, text)
-        # U+FFFD: bytes the encoding has no character for; NUL: binary or UTF-16, not single-byte text
-        if enc is not None and "\ufffd" not in text and "\x00" not in text:
-            return text, None, {"encoding": enc}
-    text = raw.decode("utf-8", errors="replace")
-    if src.on_invalid_utf8 == "replace":
-        return text, None, {"encoding": "utf-8-replace"}
-    return text, "invalid_utf8", {"raw_b64": base64.b64encode(raw).decode("ascii")}
 
 
 def _record(text: str, doc_id: str, src: SourceConfig, error: str | None = None, extra: dict | None = None) -> dict:
@@ -179,6 +139,29 @@ def _record(text: str, doc_id: str, src: SourceConfig, error: str | None = None,
     if error:
         meta["_read_error"] = error
     return {"text": text, "id": doc_id, "metadata": meta}
+
+
+def _fields(item: Item, src: SourceConfig) -> dict[str, str | None]:
+    """Kept fields as strings (JSON for lists/dicts/numbers), None when the record does not have them."""
+    import json
+
+    out = {}
+    for k in src.keep_fields:
+        v = item.fields.get(k)
+        out[k] = v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+    return out
+
+
+def item_record(item: Item, src: SourceConfig, prefix: str, path: str) -> dict:
+    """The corpus record of a reader item: the input's own id when it has one (else ``prefix:index``), the
+    file and line kept apart (``metadata.file``, ``metadata.line``), the kept fields, the reader's error."""
+    index = max(item.line - (2 if item.extra.get("_table") else 1), 0)
+    doc_id = item.id if item.id is not None else f"{prefix}:{index}"
+    extra = {k: v for k, v in item.extra.items() if not k.startswith("_")}
+    extra["file"], extra["line"] = path, item.line
+    if src.keep_fields:
+        extra["fields"] = _fields(item, src)
+    return _record(item.text, doc_id, src, item.error, extra)
 
 
 # ------------------------------------------------------------------------------ splitting big files
@@ -216,14 +199,6 @@ def _line_range(path: Path, start: int, end: int) -> Iterator[tuple[int, bytes]]
             pos += len(line)
 
 
-def _numbered_lines(path: Path, byte_range: tuple[int, int] | None) -> Iterator[tuple[int, bytes]]:
-    if byte_range is not None:
-        yield from _line_range(path, *byte_range)
-        return
-    with open_binary(path) as f:
-        yield from enumerate(f)
-
-
 def splittable(src: SourceConfig, path: str) -> bool:
     """An uncompressed jsonl file, or a txt file with one document per line, read without a ``limit``."""
     if path == "hub:" or src.limit != -1 or path.lower().endswith((".gz", ".zst", ".zstd")) or not os.path.isfile(path):
@@ -232,7 +207,11 @@ def splittable(src: SourceConfig, path: str) -> bool:
         fmt = detect_format(Path(path)) if src.format == "auto" else src.format
     except ValueError:
         return False
-    return fmt == "jsonl" or (fmt == "txt" and src.document_per == "line")
+    if not (fmt == "jsonl" or (fmt == "txt" and src.document_per == "line")):
+        return False
+    with open(path, "rb") as f:  # UTF-16, a BOM or CR-only line endings: read whole, by the reader
+        head = f.read(1 << 16)
+    return sniff_encoding(head)[0] is None and not (b"\r" in head and b"\n" not in head)
 
 
 def work_pieces(sources: list[SourceConfig], units: list[tuple[int, str]],
@@ -256,222 +235,52 @@ def work_pieces(sources: list[SourceConfig], units: list[tuple[int, str]],
     return pieces
 
 
-# ------------------------------------------------------------------------------ formats
-
-
-def _iter_txt(src: SourceConfig, path: Path, prefix: str,
-              byte_range: tuple[int, int] | None = None) -> Iterator[dict]:
-    if src.document_per == "line":
-        units: Iterator[tuple[int, bytes]] = _numbered_lines(path, byte_range)
-    else:
-        with open_binary(path) as f:
-            data = f.read()
-        units = enumerate(_PARAGRAPHS.split(data) if src.document_per == "paragraph" else [data])
-    for i, raw in units:
-        if not raw.strip():
-            continue  # blank lines separate documents; they are not documents
-        text, err, extra = _decode(raw.rstrip(b"\r\n"), src)
-        yield _record(text, f"{prefix}:{i}", src, err, extra)
-
-
-def _get_text(row: dict, src: SourceConfig) -> str | None:
-    value = row.get(src.text_field)
-    return value if isinstance(value, str) else None
-
-
-def _row_id(row: dict, src: SourceConfig, fallback: str) -> str:
-    if src.id_field and row.get(src.id_field) not in (None, ""):
-        return f"{src.name}:{row[src.id_field]}"
-    return fallback
-
-
-def _loads(text: str):
-    """orjson, else the standard library: orjson refuses escaped lone surrogates (``"a\\ud800b"``, common in
-    scraped tweets) that ``json`` reads; :func:`_record` then removes them. Raises ValueError if neither can."""
-    import json
-
-    import orjson
-
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
-def _iter_jsonl(src: SourceConfig, path: Path, prefix: str,
-                byte_range: tuple[int, int] | None = None) -> Iterator[dict]:
-    for i, raw in _numbered_lines(path, byte_range):
-        if not raw.strip():
-            continue
-        text, err, extra = _decode(raw.rstrip(b"\r\n"), src)
-        if err:
-            yield _record(text, f"{prefix}:{i}", src, err, extra)
-            continue
-        try:
-            row = _loads(text)
-        except (ValueError, RecursionError):
-            yield _record(text, f"{prefix}:{i}", src, "malformed_json", extra)
-            continue
-        if not isinstance(row, dict):
-            yield _record(text, f"{prefix}:{i}", src, "malformed_json", extra)
-            continue
-        value = _get_text(row, src)
-        doc_id = _row_id(row, src, f"{prefix}:{i}")
-        if value is None:
-            yield _record(text, doc_id, src, "missing_text_field", extra)
-        else:
-            yield _record(value, doc_id, src, None, extra)
-
-
-def _iter_rows(rows: Iterator[dict], src: SourceConfig, prefix: str, escaped_bytes: bool = False) -> Iterator[dict]:
-    """Rows of a table. ``escaped_bytes``: the reader kept invalid UTF-8 bytes as surrogateescape surrogates
-    (csv/tsv), which are turned back into the bytes and decoded like a txt line."""
-    import json
-
-    for i, row in enumerate(rows):
-        value = _get_text(row, src)
-        doc_id = _row_id(row, src, f"{prefix}:{i}")
-        if value is None:
-            yield _record(json.dumps(row, ensure_ascii=False, default=str), doc_id, src, "missing_text_field")
-        elif escaped_bytes and _SURROGATE.search(value):
-            try:
-                raw = value.encode("utf-8", "surrogateescape")
-            except UnicodeEncodeError:  # a real lone surrogate, not an escaped byte: _record drops it
-                yield _record(value, doc_id, src)
-                continue
-            text, err, extra = _decode(raw, src)
-            yield _record(text, doc_id, src, err, extra)
-        else:
-            yield _record(value, doc_id, src)
-
-
-def _parquet_rows(path: Path) -> Iterator[dict]:
-    import pyarrow.parquet as pq
-
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=1000):
-        yield from batch.to_pylist()
-
-
-def _csv_rows(path: Path, delimiter: str) -> Iterator[dict]:
-    csv.field_size_limit(1 << 30)
-    with open_binary(path) as fb:
-        # surrogateescape keeps invalid bytes visible (as lone surrogates) so _iter_rows can reject them
-        f = io.TextIOWrapper(fb, encoding="utf-8", errors="surrogateescape", newline="")
-        yield from csv.DictReader(f, delimiter=delimiter)
-
-
-def _arrow_rows(path: Path) -> Iterator[dict]:
-    import datasets
-
-    ds = datasets.load_from_disk(str(path))
-    splits = [ds[k] for k in sorted(ds)] if isinstance(ds, datasets.DatasetDict) else [ds]
-    for split in splits:
-        yield from split
-
-
-def _warc_records(path: Path) -> Iterator[tuple[dict[str, str], bytes]]:
-    """Minimal WARC/WET record parser (headers, payload); gzip members are handled by open_binary."""
-    with open_binary(path) as f:
-        while True:
-            line = f.readline()
-            if not line:
-                return
-            if not line.startswith(b"WARC/"):
-                continue
-            headers: dict[str, str] = {}
-            for hline in iter(f.readline, b""):
-                if hline in (b"\r\n", b"\n"):
-                    break
-                k, _, v = hline.decode("utf-8", "replace").partition(":")
-                headers[k.strip().lower()] = v.strip()
-            yield headers, f.read(int(headers.get("content-length", "0") or 0))
-
-
-def _iter_warc(src: SourceConfig, path: Path, prefix: str) -> Iterator[dict]:
-    for i, (headers, payload) in enumerate(_warc_records(path)):
-        kind = headers.get("warc-type", "")
-        doc_id = headers.get("warc-record-id", f"{prefix}:{i}").strip("<>")
-        if kind == "conversion":  # WET: already plain text
-            text, err, extra = _decode(payload, src)
-            yield _record(text, doc_id, src, err, extra)
-        elif kind == "response":  # WARC: HTTP response, extract the main text of HTML pages
-            _, _, body = payload.partition(b"\r\n\r\n")
-            html, err, extra = _decode(body, src)
-            if err:
-                yield _record(html, doc_id, src, err, extra)
-                continue
-            import trafilatura
-
-            text = trafilatura.extract(html, favor_precision=True, include_comments=False) or ""
-            yield _record(text, doc_id, src, None if text.strip() else "no_extractable_text", extra)
-
-
-def guarded(records: Iterator[dict], src: SourceConfig, where: str, doc_id: str) -> Iterator[dict]:
-    """``records``, and if reading fails part-way one ``unreadable_file`` record instead of an exception:
-    the records read before the failure are kept and the build goes on with the next file.
-
-    Example: a gzip cut short after 2 lines → 2 records, then
-    ``{"text": "", "metadata": {"_read_error": "unreadable_file", "path": ..., "error": "EOFError: ...",
-    "records_read_before": 2, ...}}``.
-    """
-    n = 0
-    try:
-        for rec in records:
-            yield rec
-            n += 1
-    except Exception as e:  # noqa: BLE001 - any reader failure (EOFError, ArrowInvalid, OSError...) is per-file
-        error = f"{type(e).__name__}: {e}"[:2000]
-        yield _record("", doc_id, src, "unreadable_file",
-                      {"path": where, "error": error, "records_read_before": n})
-
-
 def iter_file(src: SourceConfig, path: Path, prefix: str | None = None,
               byte_range: tuple[int, int] | None = None) -> Iterator[dict]:
     """Raw records ``{text, id, metadata}`` of one file of a source (bad records carry ``_read_error``; a file
-    that fails mid-way ends with one ``unreadable_file`` record, see :func:`guarded`).
+    that fails mid-way ends with one ``unreadable_file`` record, see :func:`jazari_nlp.readers.iter_items`).
     ``byte_range``: only the lines beginning in it (splittable files, see :func:`work_pieces`)."""
+    from jazari_nlp.readers import decode_line
+
     prefix = prefix or f"{src.name}/{path.name}"
+    opts = read_options(src)
+    lines = None
+    if byte_range is not None:
+        lines = ((i + 1, *decode_line(raw.rstrip(b"\r\n"), opts.on_invalid_utf8))
+                 for i, raw in _line_range(path, *byte_range) if raw.strip())
     where = str(path) if byte_range is None else f"{path}@{byte_range[0]}-{byte_range[1]}"
-    unreadable_id = f"{prefix}:unreadable" + ("" if byte_range is None else f"@{byte_range[0]}")
-    for n, rec in enumerate(guarded(_file_records(src, path, prefix, byte_range), src, where, unreadable_id)):
+    table = (detect_format(path, default="txt") if src.format == "auto" else src.format) in ("csv", "tsv")
+    for n, item in enumerate(iter_items(path, opts, lines)):
         if src.limit != -1 and n >= src.limit:
             break
-        yield rec
-
-
-def _file_records(src: SourceConfig, path: Path, prefix: str,
-                  byte_range: tuple[int, int] | None) -> Iterator[dict]:
-    fmt = detect_format(path) if src.format == "auto" else src.format
-    if byte_range is not None and fmt not in ("txt", "jsonl"):
-        raise ValueError(f"byte ranges need a line-based file, not {fmt}")
-    if fmt == "txt":
-        it = _iter_txt(src, path, prefix, byte_range)
-    elif fmt == "jsonl":
-        it = _iter_jsonl(src, path, prefix, byte_range)
-    elif fmt == "parquet":
-        it = _iter_rows(_parquet_rows(path), src, prefix)
-    elif fmt in ("csv", "tsv"):
-        it = _iter_rows(_csv_rows(path, "\t" if fmt == "tsv" else ","), src, prefix, escaped_bytes=True)
-    elif fmt == "arrow":
-        it = _iter_rows(_arrow_rows(path), src, prefix)
-    elif fmt in ("warc", "wet"):
-        it = _iter_warc(src, path, prefix)
-    else:
-        raise ValueError(f"format {fmt!r} is not a file format")
-    yield from it
+        if item.error == "unreadable_file":
+            unreadable_id = f"{prefix}:unreadable" + ("" if byte_range is None else f"@{byte_range[0]}")
+            yield _record("", unreadable_id, src, "unreadable_file", {"path": where, **item.extra})
+            continue
+        if table:
+            item.extra["_table"] = True
+        yield item_record(item, src, prefix, str(path))
 
 
 def iter_hub(src: SourceConfig) -> Iterator[dict]:
     """Rows of a Hub data set (only called when the experiment sets ``allow_network: true``)."""
     import datasets
 
+    from jazari_nlp.readers import _row_item
+
     ds = datasets.load_dataset(src.hub, src.hub_config, split=src.hub_split, streaming=True)
     prefix = f"{src.name}/{src.hub}"
-    rows = guarded(_iter_rows(iter(ds), src, prefix), src, f"hub:{src.hub}", f"{prefix}:unreadable")
-    for n, rec in enumerate(rows):
-        if src.limit != -1 and n >= src.limit:
-            break
-        yield rec
+    opts = read_options(src)
+    n = 0
+    try:
+        for n, row in enumerate(ds, 1):
+            if src.limit != -1 and n > src.limit:
+                break
+            item = _row_item(row, n, opts, str(row)[:2000])
+            yield item_record(item, src, prefix, f"hub:{src.hub}")
+    except Exception as e:  # noqa: BLE001 - a stream that fails part-way is one reject, like a file
+        yield _record("", f"{prefix}:unreadable", src, "unreadable_file",
+                      {"path": f"hub:{src.hub}", "error": f"{type(e).__name__}: {e}"[:2000], "records_read_before": n})
 
 
 def plan_units(sources: list[SourceConfig], allow_network: bool) -> tuple[list[tuple[int, str]], list[str]]:

@@ -37,13 +37,26 @@ from jazari_nlp.corpus.config import (
     RepairStep,
     SourceConfig,
 )
-from jazari_nlp.corpus.filters import quality_reason, shipped_stopwords, split_words, thresholds_for
+from jazari_nlp.corpus.filters import (
+    is_long,
+    quality_reason,
+    shipped_stopwords,
+    short_reason,
+    split_words,
+    thresholds_for,
+)
 from jazari_nlp.text import UnknownLanguageError, canonical_code, dominant_script, load_identifier, normalize
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
 _SAFE = re.compile(r"[^A-Za-z0-9_\-]")
 # Metadata keys that carry the `match` text between steps and passes; never written to shards or rejects.
 MATCH, MATCH_OF = "_match", "_match_of"
+# Stats keys of the per-source / per-file accounting (read by the reader, kept by the writer, dropped by
+# every reject writer with its reason): the manifest's `by_source` and the loss alarms come from them.
+READ_PREFIX, KEPT_PREFIX, FILE_READ_PREFIX, FILE_KEPT_PREFIX = "src_read:", "src_kept:", "file_read:", "file_kept:"
+DROP_PREFIX = "src_drop:"  # src_drop:<source>\t<reason>
+FILE_DROP_PREFIX = "file_lost:"  # rejected for a reason other than duplication
+DUPLICATE_REASONS = ("exact_duplicate", "near_duplicate")
 
 
 def _canonical(code: str) -> str:
@@ -132,6 +145,8 @@ class SourceReader(PipelineStep):
             for rec in records:
                 self.stat_update("documents")
                 meta = rec["metadata"]
+                self.stat_update(f"{READ_PREFIX}{src.name}")
+                self.stat_update(f"{FILE_READ_PREFIX}{src.name}\t{meta.get('file') or meta.get('path') or path}")
                 if "encoding" in meta:  # decoded from a legacy encoding (or with replacement characters)
                     self.stat_update(f"encoding_{meta['encoding']}")
                 if meta.get("lone_surrogates_removed"):
@@ -291,18 +306,25 @@ class LangId(JazariFilter):
             self.stat_update(f"lang_{lang}")
             if self.cfg.keep is not None and lang not in self.cfg.keep:
                 out.append((False, "lang_not_kept"))
-            elif score < self.cfg.thresholds.get(lang, self.cfg.min_score):
+            elif score < self._threshold(d, lang):
                 out.append((False, "lang_low_score"))
             else:
                 out.append(True)
         return out
+
+    def _threshold(self, doc: Document, lang: str) -> float:
+        # FineWeb-2's thresholds were fitted on web pages: short items have their own (default: min_score)
+        table = (self.cfg.thresholds if is_long(doc.text, doc.metadata.get("source_kind"), self.cfg.long_min_words)
+                 else self.cfg.short_thresholds)
+        return table.get(lang, self.cfg.min_score)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         return self.filter_batch([doc])[0]
 
 
 class QualityFilter(JazariFilter):
-    """Gopher/FineWeb heuristics with the thresholds and stopwords of the document's language."""
+    """Gopher/FineWeb rules for long documents, short-text rules for short ones (``filters.is_long``: the
+    source's kind, else the length), with the thresholds and stopwords of the document's language."""
 
     def __init__(self, step_name: str, cfg: QualityStep, exclusion_writer=None):
         super().__init__(step_name, exclusion_writer)
@@ -320,9 +342,15 @@ class QualityFilter(JazariFilter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         lang = doc.metadata.get("lang") or doc.metadata.get("lang_hint")
         t, stopwords = self._for(lang)
-        if stopwords is None and t.min_stop_words:
-            self.stat_update("stopword_check_skipped_no_list")
-        reason = quality_reason(doc.text, t, stopwords)
+        kind = doc.metadata.get("source_kind") or "auto"
+        if is_long(doc.text, kind, self.cfg.long_min_words):
+            self.stat_update("long_documents")
+            if stopwords is None and t.min_stop_words:
+                self.stat_update("stopword_check_skipped_no_list")
+            reason = quality_reason(doc.text, t, stopwords)
+        else:
+            self.stat_update("short_documents")
+            reason = short_reason(doc.text, t.short, kind)
         return (False, reason) if reason else True
 
 
@@ -460,12 +488,13 @@ def heldout(doc_id: str, seed: int, fraction: float) -> bool:
 
 
 ROW_FIELDS = ("id", "lang", "lang_score", "script", "source", "license", "weight", "lang_hint", "pii_replaced",
-              "contaminated", "duplicate_count", "words", "chars", "encoding")
+              "contaminated", "duplicate_count", "words", "chars", "encoding", "file", "line")
 
 
-def _row(doc: Document) -> dict:
+def _row(doc: Document, extra_columns: tuple[str, ...] = ()) -> dict:
     m = doc.metadata
-    return {
+    fields = m.get("fields") or {}
+    return {**{c: fields.get(c) for c in extra_columns},
         "text": doc.text,
         "id": doc.id,
         "lang": m.get("lang") or m.get("lang_hint") or "und",
@@ -481,17 +510,21 @@ def _row(doc: Document) -> dict:
         "words": len([w for w in split_words(doc.text) if w]),
         "chars": len(doc.text),
         "encoding": m.get("encoding"),  # None: the input was UTF-8
+        "file": m.get("file"),  # provenance: the input file and its line (or row), apart from the id
+        "line": m.get("line"),
     }
 
 
-def parquet_schema():
+def parquet_schema(extra_columns: tuple[str, ...] = ()):
+    """The shards' columns; ``extra_columns``: the sources' ``keep_fields`` (strings), first."""
     import pyarrow as pa
 
-    return pa.schema([
+    return pa.schema([*((c, pa.string()) for c in extra_columns),
         ("text", pa.string()), ("id", pa.string()), ("lang", pa.string()), ("lang_score", pa.float64()),
         ("script", pa.string()), ("source", pa.string()), ("license", pa.string()), ("weight", pa.float64()),
         ("lang_hint", pa.string()), ("pii_replaced", pa.int64()), ("contaminated", pa.bool_()),
         ("duplicate_count", pa.int64()), ("words", pa.int64()), ("chars", pa.int64()), ("encoding", pa.string()),
+        ("file", pa.string()), ("line", pa.int64()),
     ])
 
 
@@ -499,21 +532,24 @@ class CorpusWriter(ParquetWriter):
     """Writes kept documents to ``{train|heldout}/<lang>/<rank>.parquet`` (rotating at ``max_file_size``)."""
 
     def __init__(self, output_folder: str, *, seed: int, heldout_fraction: float, max_file_size: int,
-                 compression: str | None):
+                 compression: str | None, extra_columns: tuple[str, ...] = ()):
         super().__init__(output_folder, output_filename="${split}/${lang}/${rank}.parquet",
-                         compression=compression, max_file_size=max_file_size, schema=parquet_schema(),
-                         use_content_defined_chunking=False)
+                         compression=compression, max_file_size=max_file_size,
+                         schema=parquet_schema(tuple(extra_columns)), use_content_defined_chunking=False)
         _rename(self, "writer")
         self.seed, self.heldout_fraction = seed, heldout_fraction
+        self.extra_columns = tuple(extra_columns)
 
     def _default_adapter(self, document: Document) -> dict:
-        return _row(document)
+        return _row(document, self.extra_columns)
 
     def write(self, document: Document, rank: int = 0, **kwargs):
         m = document.metadata
         m["lang"] = _SAFE.sub("_", m.get("lang") or m.get("lang_hint") or "und")
         split = "heldout" if heldout(document.id, self.seed, self.heldout_fraction) else "train"
         self.stat_update(f"{split}_docs")
+        self.stat_update(f"{KEPT_PREFIX}{m.get('source', '')}")  # per-source and per-file accounting (alarms)
+        self.stat_update(f"{FILE_KEPT_PREFIX}{m.get('source', '')}\t{m.get('file', '')}")
         self.stat_update(f"{split}_bytes", value=len(document.text.encode("utf-8", "replace")))
         super().write(document, rank, split=split)
 
@@ -524,11 +560,25 @@ REJECT_FIELDS = ("path", "error", "records_read_before", "raw_b64")
 
 
 class RejectWriter(JsonlWriter):
-    """Writes dropped documents with their reason to ``rejects/<step>/<rank>.jsonl.gz``."""
+    """Writes dropped documents with their reason to ``rejects/<step>/<rank>.jsonl.gz`` and counts them per
+    source and reason (``write=False``: counts only, for ``output.write_rejects: false``)."""
 
-    def __init__(self, rejects_folder: str, step_name: str, default_reason: str | None = None):
+    def __init__(self, rejects_folder: str, step_name: str, default_reason: str | None = None, write: bool = True):
         super().__init__(rejects_folder, output_filename=f"{step_name}/${{rank}}.jsonl.gz", compression="gzip")
-        self.step_name, self.default_reason = step_name, default_reason
+        self.step_name, self.default_reason, self.write_files = step_name, default_reason, write
+        # The stats of the step it writes for (set by the build): an exclusion writer's own stats are not saved.
+        # Only the Stats object is held, not the step: datatrove serializes steps without their `stats`.
+        self.owner_stats = None
+
+    def write(self, document: Document, rank: int = 0, **kwargs):
+        m = document.metadata
+        reason = m.get("filter_reason") or self.default_reason or "unknown"
+        stats = self.owner_stats if self.owner_stats is not None else self.stats
+        stats[f"{DROP_PREFIX}{m.get('source', '')}\t{reason}"].update(1)
+        if reason not in DUPLICATE_REASONS:
+            stats[f"{FILE_DROP_PREFIX}{m.get('source', '')}\t{m.get('file') or m.get('path') or ''}"].update(1)
+        if self.write_files:
+            super().write(document, rank, **kwargs)
 
     def _default_adapter(self, document: Document) -> dict:
         m = {k: v for k, v in document.metadata.items() if k not in (MATCH, MATCH_OF)}
@@ -536,5 +586,6 @@ class RejectWriter(JsonlWriter):
         row = {"id": document.id, "reason": reason, "step": self.step_name, "source": m.pop("source", None),
                "license": m.pop("license", None), "lang": m.pop("lang", None), "text": document.text}
         row.update({k: m.pop(k) for k in REJECT_FIELDS if k in m})
+        row["file"], row["line"] = m.pop("file", None), m.pop("line", None)
         row["metadata"] = m
         return row

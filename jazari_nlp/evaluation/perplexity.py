@@ -72,6 +72,9 @@ def score_documents(
     ``on_total(n)`` is told the number of windows once they are built; ``progress(k)`` after each batch."""
     import torch
 
+    from jazari_nlp.hf_logging import without_length_warning
+
+    without_length_warning(tokenizer)  # long documents are cut into windows of block_size below
     texts = list(texts)
     group_list = list(groups) if groups is not None else ["all"] * len(texts)
     results: dict[str, Scores] = {"all": Scores()}

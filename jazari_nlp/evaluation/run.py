@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from jazari_nlp.errors import InputError
+from jazari_nlp.hf_logging import quiet_transformers
 from jazari_nlp.runs import package_versions, write_json
 
 
@@ -50,7 +52,18 @@ def evaluate_perplexity(
     """Perplexity and bits-per-byte, overall and per language; written to ``out_dir/results.json``.
 
     Example: ``evaluate_perplexity(Path("runs/q/model"), [Path("heldout.parquet")], Path("runs/q/eval"))``
+
+    ``progress=False`` (``-q``): no progress bar, transformers' messages below errors off.
     """
+    with quiet_transformers(not progress):
+        return _evaluate(model_dir, files, out_dir, text_field=text_field, lang_column=lang_column,
+                         block_size=block_size, batch_size=batch_size, max_documents=max_documents, seed=seed,
+                         progress=progress, provenance=provenance)
+
+
+def _evaluate(model_dir: Path, files: list[Path], out_dir: Path, *, text_field: str, lang_column: str | None,
+              block_size: int, batch_size: int, max_documents: int | None, seed: int, progress: bool,
+              provenance: dict[str, Any] | None) -> dict[str, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -58,8 +71,14 @@ def evaluate_perplexity(
 
     texts, groups = _load_texts(files, text_field, lang_column, max_documents, seed)
     if not texts:
-        raise ValueError(f"no evaluation text in {[str(f) for f in files]}")
+        names = ", ".join(str(f) for f in files)
+        raise InputError(f"eval: no text to evaluate in {names} (no non-empty `{text_field}` value): point "
+                         "eval.files / eval.text_field at text, or give the corpus a held-out split "
+                         "(corpus.heldout_fraction)")
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True, trust_remote_code=False)
+    if tokenizer.eos_token_id is None:
+        raise InputError(f"{model_dir}: its tokenizer has no EOS token (each evaluation window starts with it): set "
+                         f"`eos_token` in {Path(model_dir) / 'tokenizer_config.json'}")
     model = AutoModelForCausalLM.from_pretrained(
         str(model_dir), local_files_only=True, trust_remote_code=False, use_safetensors=True
     )

@@ -231,7 +231,7 @@ def transliterate(text: str, source: str = "ary_Latn", target: str = "ary_Arab",
     from jazari_nlp.text.registry import canonical_code
 
     if not isinstance(text, str):
-        text = str(text)
+        raise TypeError(f"transliterate() argument 'text' must be str, not {type(text).__name__}")
     src, tgt = canonical_code(source), canonical_code(target)
     if src == tgt:
         return text

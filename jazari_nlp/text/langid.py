@@ -29,7 +29,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from pydantic import ValidationInfo, field_validator
+
+from jazari_nlp.errors import JazariError
 from jazari_nlp.schema import ExistingPath, StrictModel
+from jazari_nlp.text.fasttext_file import ModelFileError, check_fasttext_file
 from jazari_nlp.text.normalize import normalize
 from jazari_nlp.text.registry import LANGUAGES, UnknownLanguageError, canonical_code
 from jazari_nlp.text.script import script_counts
@@ -64,6 +68,25 @@ class LangIdConfig(StrictModel):
     max_chars: int = 4096
     unknown_as_und: bool = True
     arabic_stage: bool = True
+
+    @field_validator("model_path")
+    @classmethod
+    def _complete_model(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        # A truncated model makes fastText hang while loading: refuse it when the config is read.
+        if v is not None and v.is_file() and not (info.context or {}).get("skip_exists"):
+            try:
+                check_fasttext_file(v)
+            except ModelFileError as e:
+                raise ValueError(str(e)) from None
+        return v
+
+
+class LangIdError(JazariError, RuntimeError):
+    """The model failed on a text (raised by ``predict``/``predict_batch`` with ``errors="raise"``)."""
+
+
+def _not_text(name: str, value: object) -> TypeError:
+    return TypeError(f"{name}() argument 'text' must be str, not {type(value).__name__}")
 
 
 # ---------------------------------------------------------------- text preparation
@@ -126,8 +149,10 @@ class FastTextIdentifier:
         path = cfg.model_path or DEFAULT_MODEL
         if not Path(path).exists():
             raise FileNotFoundError(f"language-id model not found: {path} (train one: jazari langid train)")
+        check_fasttext_file(path)  # fastText itself hangs on a truncated file
         fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time warning
         self.cfg = cfg
+        self.path = Path(path)
         self.model = fasttext.load_model(str(path))
         self.raw_labels = list(self.model.get_labels())
         self.labels = [self._map(lab) for lab in self.raw_labels]
@@ -211,7 +236,6 @@ class FastTextIdentifier:
 
     def _route(self, text) -> tuple[Prediction | None, str, str]:
         """``(early answer, prepared text, script)``: the early answer is set when the model is not needed."""
-        text = text if isinstance(text, str) else str(text)
         sample = sample_text(text, self.cfg.max_chars)
         state, value = self._gate_sample(sample)
         if state == "und":
@@ -226,27 +250,46 @@ class FastTextIdentifier:
             preds = [Prediction(UND, round(1.0 - preds[0].score, 4)), *preds]
         return preds[: max(1, top_k)]
 
-    def predict(self, text: str, top_k: int = 1) -> list[Prediction]:
-        """The ``top_k`` best labels, best first (``und`` alone when nothing can be told)."""
+    def predict(self, text: str, top_k: int = 1, errors: Literal["und", "raise"] = "und") -> list[Prediction]:
+        """The ``top_k`` best labels, best first (``und`` alone when nothing can be told).
+
+        ``errors``: what a failure of the model on a text gives: ``"und"`` (score 0.0; the default: a corpus
+        run is never stopped by one text) or ``"raise"`` (:class:`LangIdError`: a model that cannot predict
+        fails the run instead of labelling everything ``und``). A non-string ``text`` is a ``TypeError``."""
+        if not isinstance(text, str):
+            raise _not_text("predict", text)
         try:
             early, prepared, script = self._route(text)
             if early is not None:
                 return [early]
             preds = self._scores(prepared, script)
-        except Exception:  # identification must never take down a corpus run
-            return [Prediction(UND, 0.0)]
+        except Exception as e:  # identification must never take down a corpus run, unless asked to
+            return self._failed(e, errors)
         return self._finish(preds, top_k)
 
-    def predict_batch(self, texts: list[str], top_k: int = 1) -> list[Prediction] | list[list[Prediction]]:
+    def _failed(self, error: Exception, errors: str) -> list[Prediction]:
+        if errors == "raise":
+            raise LangIdError(f"language identification failed with the model {self.path}: "
+                              f"{type(error).__name__}: {error}") from error
+        if errors != "und":
+            raise ValueError(f"errors must be 'und' or 'raise', not {errors!r}")
+        return [Prediction(UND, 0.0)]
+
+    def predict_batch(self, texts: list[str], top_k: int = 1,
+                      errors: Literal["und", "raise"] = "und") -> list[Prediction] | list[list[Prediction]]:
         """Top-1 prediction for each text (a list of ``top_k`` per text when ``top_k > 1``); one call into
-        fastText for the whole batch. Same answers as :meth:`predict`."""
+        fastText for the whole batch. Same answers as :meth:`predict`, ``errors`` as there."""
+        if errors not in ("und", "raise"):
+            raise ValueError(f"errors must be 'und' or 'raise', not {errors!r}")
         out: list[list[Prediction] | None] = []
         todo: list[tuple[int, str, str]] = []
         for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"predict_batch() texts[{i}] must be str, not {type(text).__name__}")
             try:
                 early, prepared, script = self._route(text)
-            except Exception:
-                early, prepared, script = Prediction(UND, 0.0), "", ""
+            except Exception as e:
+                early, prepared, script = self._failed(e, errors)[0], "", ""
             out.append([early] if early is not None else None)
             if early is None:
                 todo.append((i, prepared, script))
@@ -257,11 +300,11 @@ class FastTextIdentifier:
                 for (i, prepared, script), labs, ps in zip(todo, labels, probs, strict=True):
                     out[i] = self._finish(self._merge(zip(ps, labs, strict=False), script, prepared), top_k)
             except Exception:
-                for i, prepared, script in todo:
+                for i, prepared, script in todo:  # one by one: a failure is then one text's, not the batch's
                     try:
                         out[i] = self._finish(self._scores(prepared, script), top_k)
-                    except Exception:
-                        out[i] = [Prediction(UND, 0.0)]
+                    except Exception as e:
+                        out[i] = self._failed(e, errors)
         return [preds[0] for preds in out] if top_k == 1 else out
 
     def word_probs(self, word: str, script: str) -> dict[str, float]:
@@ -298,7 +341,9 @@ def load_identifier(cfg: LangIdConfig | None = None) -> FastTextIdentifier:
 
 def identify(text: str, top_k: int | None = None, model: FastTextIdentifier | LangIdConfig | None = None):
     """Language of ``text`` as a :class:`Prediction` (or a list of ``top_k``, best first). Never raises on a
-    text (``und`` when nothing can be told); a model that cannot be loaded raises ``FileNotFoundError``.
+    text (``und`` when nothing can be told); a model that cannot be loaded raises ``FileNotFoundError`` (no
+    file) or :class:`ModelFileError` (truncated or damaged file); a ``text`` that is not a string (``None``)
+    raises ``TypeError``.
 
     Example::
 
@@ -307,6 +352,8 @@ def identify(text: str, top_k: int | None = None, model: FastTextIdentifier | La
     """
     # A model that cannot load is an error to report (a wrong model_path), not a text to call `und`;
     # predict() itself never raises on any text.
+    if not isinstance(text, str):
+        raise _not_text("identify", text)
     ident = model if isinstance(model, FastTextIdentifier) else load_identifier(model)
     preds = ident.predict(text, top_k or 1)
     return preds if top_k is not None else preds[0]
@@ -346,8 +393,10 @@ def tag_words(text: str, model: FastTextIdentifier | LangIdConfig | None = None,
         >>> tag_words("ana ghadi l cinema demain")
         [('ana', 'ary_Latn'), ('ghadi', 'ary_Latn'), ('l', 'ary_Latn'), ('cinema', 'fra_Latn'), ('demain', 'fra_Latn')]
     """
+    if not isinstance(text, str):
+        raise _not_text("tag_words", text)
     ident = model if isinstance(model, FastTextIdentifier) else load_identifier(model)
-    words = _WORD.findall(text if isinstance(text, str) else str(text))
+    words = _WORD.findall(text)
     context: dict[str, dict[str, float]] = {}
     out: list[tuple[str, str]] = []
     for word in words[:20000]:
@@ -393,6 +442,8 @@ def code_switching_ratio(text: str, model: FastTextIdentifier | LangIdConfig | N
         >>> code_switching_ratio("ana ghadi l cinema demain")
         0.4
     """
+    if not isinstance(text, str):
+        raise _not_text("code_switching_ratio", text)
     labels = [lab for _, lab in tag_words(text, model) if lab != UND]
     if not labels:
         return 0.0
@@ -401,4 +452,4 @@ def code_switching_ratio(text: str, model: FastTextIdentifier | LangIdConfig | N
 
 
 __all__ = ["Prediction", "LangIdConfig", "FastTextIdentifier", "load_identifier", "identify", "tag_words",
-           "code_switching_ratio", "prepare", "sample_text", "DEFAULT_MODEL"]
+           "code_switching_ratio", "prepare", "sample_text", "DEFAULT_MODEL", "LangIdError", "ModelFileError"]

@@ -102,6 +102,8 @@ def decode_bytes(data: bytes) -> str:
         >>> decode_bytes("سلام".encode("cp1256"))
         'سلام'
     """
+    if not isinstance(data, bytes | bytearray):
+        raise TypeError(f"decode_bytes() argument 'data' must be bytes, not {type(data).__name__}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -155,19 +157,19 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
     """Normalize ``text`` with a named profile (``train`` or ``match``); options override the profile.
 
     Never raises on a string (lone surrogates and controls are dropped); bytes are decoded with
-    :func:`decode_bytes`.
+    :func:`decode_bytes`; anything else (``None``, a number) is a ``TypeError``.
 
     Example::
 
         >>> normalize("أنا ڭالس فالدار", profile="match")
         'انا ڭالس فالدار'
     """
+    if not isinstance(text, str):
+        if not isinstance(text, bytes | bytearray):
+            raise TypeError(f"normalize() argument 'text' must be str or bytes, not {type(text).__name__}")
+        text = decode_bytes(text)
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    if isinstance(text, bytes):
-        text = decode_bytes(text)
-    elif not isinstance(text, str):
-        text = str(text)
     match = profile == "match"
     unify_g = match if unify_g is None else unify_g
     strip_diacritics = match if strip_diacritics is None else strip_diacritics

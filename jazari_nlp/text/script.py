@@ -50,6 +50,10 @@ class _ScriptClasses(dict):
 _CLASSES = _ScriptClasses()
 
 
+def _not_text(name: str, value: object) -> TypeError:
+    return TypeError(f"{name}() argument 'text' must be str, not {type(value).__name__}")
+
+
 def script_counts(text: str) -> dict[str, int]:
     """Number of letters per script (keys ``Arab``, ``Latn``, ``Tfng``, ``other``)."""
     classes = text.translate(_CLASSES)
@@ -71,6 +75,8 @@ def script_shares(text: str) -> dict[str, float]:
         >>> script_shares("ⴰⵣⵓⵍ")["Tfng"]
         1.0
     """
+    if not isinstance(text, str):
+        raise _not_text("script_shares", text)
     counts = script_counts(text)
     total = sum(counts.values())
     if total == 0:
@@ -86,6 +92,8 @@ def dominant_script(text: str) -> str:
         >>> dominant_script("wach nta mezyan? 😀")
         'Latn'
     """
+    if not isinstance(text, str):
+        raise _not_text("dominant_script", text)
     counts = script_counts(text)
     best = max(SCRIPTS, key=lambda s: counts[s])
     return best if counts[best] > 0 else "Zyyy"
@@ -99,6 +107,8 @@ def word_scripts(text: str) -> list[tuple[str, str]]:
         >>> word_scripts("salam سلام 123")
         [('salam', 'Latn'), ('سلام', 'Arab'), ('123', 'Zyyy')]
     """
+    if not isinstance(text, str):
+        raise _not_text("word_scripts", text)
     return [(w, dominant_script(w)) for w in _WORD.findall(text)]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from jazari_nlp.schema import InputGlob, StrictModel
 
@@ -34,3 +34,20 @@ class TokenizerConfig(StrictModel):
     unk_token: str = "<unk>"
     extra_special_tokens: list[str] = Field(default_factory=list, description="More special tokens to reserve.")
     model_max_length: int = Field(2048, ge=8, description="Longest sequence the tokenizer reports.")
+
+    @field_validator("bos_token", "eos_token", "pad_token", "unk_token")
+    @classmethod
+    def _not_empty(cls, v: str, info) -> str:
+        # An empty token cannot be a vocabulary entry: training packs documents separated by EOS, batches
+        # are padded with PAD. Defaults: <s> </s> <pad> <unk>.
+        if not v.strip():
+            default = cls.model_fields[info.field_name].default
+            raise ValueError(f"must not be empty; set it to a token such as {default!r} (the default)")
+        return v
+
+    @field_validator("extra_special_tokens")
+    @classmethod
+    def _no_empty_extra(cls, v: list[str]) -> list[str]:
+        if any(not t.strip() for t in v):
+            raise ValueError(f"an empty token in {v!r}: remove it")
+        return v

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from jazari_nlp.errors import InputError
 from jazari_nlp.tokenization.config import TokenizerConfig
 
 
@@ -27,10 +28,10 @@ def special_tokens(cfg: TokenizerConfig) -> list[str]:
 
 
 def train_tokenizer(
-    cfg: TokenizerConfig, texts: Iterable[str], out_dir: Path, progress: bool = True
+    cfg: TokenizerConfig, texts: Iterable[str], out_dir: Path, progress: bool = True, source: str = ""
 ) -> tuple[Any, int]:
     """Train on ``texts`` and save to ``out_dir``; returns the ``PreTrainedTokenizerFast`` and the number of
-    documents it was trained on."""
+    documents it was trained on. ``source`` names where the texts came from, for the error when there are none."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -55,7 +56,9 @@ def train_tokenizer(
 
     tokenizer.train_from_iterator(counted(), trainer=trainer)
     if n_docs == 0:
-        raise ValueError("no text to train the tokenizer on (the corpus train split or `tokenizer.files` is empty)")
+        where = f" in {source}" if source else ""
+        raise InputError(f"tokenizer: no text to train on{where}: point tokenizer.files / tokenizer.text_field at "
+                         "text, or check that the corpus stage kept documents")
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         bos_token=cfg.bos_token,
@@ -73,6 +76,9 @@ def train_tokenizer(
 
 def fertility(tokenizer: Any, texts: Iterable[str]) -> float:
     """Tokens per whitespace word (lower is better): a quick check of how well a tokenizer fits a language."""
+    from jazari_nlp.hf_logging import without_length_warning
+
+    without_length_warning(tokenizer)  # only counted, never fed to a model
     words = tokens = 0
     for text in texts:
         words += len(text.split())

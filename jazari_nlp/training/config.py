@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from jazari_nlp.schema import ExistingPath, InputGlob, StrictModel
 
@@ -39,6 +40,15 @@ class ModelConfig(StrictModel):
         "auto", description="Weights dtype; auto = bfloat16 on a GPU that supports it, else float32."
     )
 
+    @field_validator("path")
+    @classmethod
+    def _a_checkpoint(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        if v is not None and not (info.context or {}).get("skip_exists"):
+            problem = checkpoint_problem(v)
+            if problem:
+                raise ValueError(problem)
+        return v
+
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
         if (self.architecture is None) == (self.path is None):
@@ -46,6 +56,24 @@ class ModelConfig(StrictModel):
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})")
         return self
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why ``folder`` is not a checkpoint jazari can load (config.json + safetensors weights), or None.
+
+    Example: ``checkpoint_problem(Path("runs/q/model"))`` → ``None``.
+    """
+    if not folder.is_dir():
+        return f"{folder} is not a folder: give the folder of a Hugging Face checkpoint (config.json + *.safetensors)"
+    if not (folder / "config.json").is_file():
+        return (f"{folder} has no config.json, so it is not a Hugging Face checkpoint: give the folder that "
+                "model.save_pretrained(...) wrote")
+    if not any(folder.glob("*.safetensors")):
+        pickled = sorted(p.name for p in folder.glob("*.bin")) + sorted(p.name for p in folder.glob("*.pt"))
+        found = f" (found {', '.join(pickled[:3])}: pickled weights, never loaded)" if pickled else ""
+        return (f"{folder} has no *.safetensors weights{found}: jazari loads safetensors only; convert the "
+                "checkpoint with model.save_pretrained(folder, safe_serialization=True)")
+    return None
 
 
 class TrainConfig(StrictModel):

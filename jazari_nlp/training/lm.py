@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from jazari_nlp.errors import InputError
+from jazari_nlp.hf_logging import quiet_transformers, without_length_warning
 from jazari_nlp.training.config import ModelConfig, TrainConfig
 
 log = logging.getLogger("jazari_nlp.train")
@@ -61,7 +63,7 @@ def build_model(cfg: ModelConfig, tokenizer: Any, allow_network: bool = False) -
     try:
         config = AutoConfig.for_model(cfg.architecture, **sizes)
     except ValueError as e:
-        raise ValueError(f"model.architecture: {cfg.architecture!r} is not a transformers model type ({e})") from None
+        raise InputError(f"model.architecture: {cfg.architecture!r} is not a transformers model type ({e})") from None
     model = AutoModelForCausalLM.from_config(config, dtype=dtype)
     return model
 
@@ -93,6 +95,8 @@ def packed_dataset(texts: Iterable[str], tokenizer: Any, block_size: int) -> Any
     """A ``datasets.Dataset`` of packed blocks with ``input_ids`` and ``labels``."""
     from datasets import Dataset
 
+    without_length_warning(tokenizer)  # documents longer than model_max_length are cut into blocks below
+
     def token_lists() -> Iterable[list[int]]:
         batch: list[str] = []
         for text in texts:
@@ -105,8 +109,9 @@ def packed_dataset(texts: Iterable[str], tokenizer: Any, block_size: int) -> Any
 
     blocks = pack(token_lists(), block_size, tokenizer.eos_token_id)
     if not blocks:
-        raise ValueError(
-            f"not enough text for one training block of {block_size} tokens: lower train.block_size or add data"
+        raise InputError(
+            f"not enough text for one training block of {block_size} tokens: lower train.block_size or add data "
+            "(train.files, or the corpus train split)"
         )
     return Dataset.from_dict({"input_ids": blocks, "labels": [list(b) for b in blocks]})
 
@@ -133,12 +138,27 @@ def train_causal_lm(
     allow_network: bool = False,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train and save model + tokenizer to ``out_dir`` (safetensors). Returns a summary dict."""
+    """Train and save model + tokenizer to ``out_dir`` (safetensors). Returns a summary dict.
+
+    ``progress=False`` (``-q``): no progress bars, no loss lines, transformers' messages below errors off."""
+    with quiet_transformers(not progress):
+        return _train(model_cfg, train_cfg, tokenizer_dir, texts, out_dir, seed=seed, allow_network=allow_network,
+                      progress=progress)
+
+
+def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, texts: Iterable[str], out_dir: Path,
+           *, seed: int, allow_network: bool, progress: bool) -> dict[str, Any]:
     import torch
-    from transformers import AutoTokenizer, Trainer, TrainingArguments, set_seed
+    from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainingArguments, set_seed
 
     set_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True, trust_remote_code=False)
+    if tokenizer.eos_token_id is None:
+        raise InputError(
+            f"{tokenizer_dir}: its tokenizer has no EOS token, and training packs documents separated by EOS: set "
+            f"`eos_token` in {Path(tokenizer_dir) / 'tokenizer_config.json'} (a token of its vocabulary, e.g. "
+            "\"</s>\"), or add a `tokenizer` section to train a new tokenizer"
+        )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     dataset = packed_dataset(texts, tokenizer, train_cfg.block_size)
@@ -170,6 +190,8 @@ def train_causal_lm(
         **_precision(train_cfg, torch),
     )
     trainer = Trainer(model=model, args=args, train_dataset=dataset)
+    if not progress:
+        trainer.remove_callback(PrinterCallback)  # with tqdm off, Trainer prints every log line instead
     resume = _last_checkpoint(ckpt_dir)
     if resume:
         log.info("resuming training from %s", resume)

@@ -1,0 +1,692 @@
+"""One reader for every input format, used everywhere a file is read.
+
+txt, JSONL (and a ``.json`` array), CSV/TSV (header, quoting, delimiter), parquet, ``save_to_disk`` folders,
+WARC/WET, folders (read recursively) and globs. The corpus builder, the ``files:`` of the tokenizer, train and
+eval stages, decontamination and the text commands all read through :func:`iter_items`, with one error policy:
+
+- a record that cannot be used (malformed JSON, bytes that are no known encoding, no text field, a CSV row with
+  the wrong number of columns) is an :class:`Item` with ``error`` set, never skipped silently; the caller
+  counts it, writes it to rejects or reports it;
+- a file that fails part-way (truncated gzip, corrupt parquet) ends with one ``unreadable_file`` item;
+- encodings: UTF-8 (with or without BOM); UTF-16/UTF-32 detected from the BOM or the NUL pattern; lines that are
+  not UTF-8 are decoded as Windows-1256 (Arabic) or Windows-1252 when that is clean, else rejected with their
+  bytes kept (``extra["raw_b64"]``); CR-only line endings (old Mac files) are split like ``\\n``.
+
+:func:`check_fields` reads a file's header (or first rows) so that a ``text_field`` the file does not have is a
+config error before any work starts.
+
+Example::
+
+    for item in iter_items(Path("tweets.csv"), ReadOptions(text_field="tweet")):
+        if item.error is None:
+            print(item.line, item.text)
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import csv
+import glob
+import gzip
+import io
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXT_FORMATS = {
+    ".txt": "txt", ".text": "txt", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
+    ".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".warc": "warc", ".wet": "wet", ".arrow": "arrow",
+}
+TABLE_FORMATS = ("jsonl", "parquet", "csv", "tsv", "arrow")
+_PARAGRAPHS = re.compile(r"\n[ \t]*\n")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# cp1252 first: where both give the same text (French "café"), cp1252 is the honest name; Arabic text decoded
+# as cp1256 is never what cp1252 gives.
+LEGACY_ENCODINGS = ("cp1252", "cp1256", "latin-1")
+SNIFF_BYTES = 1 << 16
+
+
+class ReadError(ValueError):
+    """An input that cannot be used at all (no usable record, unknown format, missing field)."""
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a file. ``keep_fields=("*",)`` keeps every field of a row (the text commands use it)."""
+
+    format: str = "auto"
+    text_field: str = "text"
+    id_field: str | None = "id"
+    keep_fields: tuple[str, ...] = ()
+    document_per: str = "line"  # txt: line | paragraph | file
+    on_invalid_utf8: str = "decode"  # decode | reject | replace
+    delimiter: str | None = None  # csv: sniffed among , ; TAB | when None
+
+
+@dataclass
+class Item:
+    """One record of a file. ``line``: 1-based line of a txt/jsonl file, 1-based row of a table (the header of a
+    CSV is line 1, so its first row is 2), 0 for a whole-file record. ``text`` holds the raw line or row when
+    ``error`` is set, so a reject keeps what was read."""
+
+    text: str
+    line: int
+    id: str | None = None
+    error: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------------------ formats
+
+
+def detect_format(path: Path, default: str | None = None) -> str:
+    """Format from the extension, compression suffix stripped (``x.jsonl.zst`` → ``jsonl``); a folder is a
+    ``save_to_disk`` data set (``arrow``)."""
+    if path.is_dir():
+        return "arrow"
+    name = path.name.lower()
+    for comp in (".gz", ".zst", ".zstd"):
+        name = name.removesuffix(comp)
+    if name.endswith(".warc.wet") or name.endswith(".wet"):
+        return "wet"
+    ext = os.path.splitext(name)[1]
+    if ext not in EXT_FORMATS:
+        if default is not None:
+            return default
+        raise ReadError(f"cannot tell the format of {path} from its extension "
+                        f"(known: {', '.join(sorted(EXT_FORMATS))}, .wet); set `format:`")
+    return EXT_FORMATS[ext]
+
+
+def is_dataset_folder(path: Path) -> bool:
+    """A folder written by ``datasets.save_to_disk`` (read as one ``arrow`` input, not file by file)."""
+    return path.is_dir() and any((path / n).is_file() for n in ("dataset_info.json", "dataset_dict.json", "state.json"))
+
+
+def expand_inputs(patterns: Iterable[str | Path]) -> tuple[list[Path], list[str], list[str]]:
+    """``(inputs, patterns that matched nothing, notes)``. A plain folder is read recursively: its files of a
+    known format, sorted (hidden files skipped; files of other extensions are named in ``notes``); a
+    ``save_to_disk`` folder is one input. Example: ``expand_inputs(["data/"])``."""
+    out: list[Path] = []
+    seen: set[str] = set()
+    empty: list[str] = []
+    notes: list[str] = []
+
+    def add(p: Path) -> None:
+        key = str(p)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+
+    for pat in map(str, patterns):
+        matches = sorted(glob.glob(pat, recursive=True)) if set("*?[") & set(pat) else [pat]
+        found = False
+        for m in matches:
+            p = Path(m)
+            if p.is_file():
+                add(p)
+                found = True
+            elif is_dataset_folder(p):
+                add(p)
+                found = True
+            elif p.is_dir():
+                skipped = []
+                for sub in sorted(p.rglob("*")):
+                    if any(part.startswith(".") for part in sub.relative_to(p).parts) or not sub.is_file():
+                        continue
+                    if detect_format(sub, default="") == "":
+                        skipped.append(sub.name)
+                        continue
+                    add(sub)
+                    found = True
+                if skipped:
+                    notes.append(f"{p}: {len(skipped)} file(s) of unknown format not read "
+                                 f"({', '.join(skipped[:5])}{', ...' if len(skipped) > 5 else ''})")
+        if not found:
+            empty.append(pat)
+    return out, empty, notes
+
+
+def open_binary(path: Path) -> io.BufferedIOBase:
+    """Open a file for binary reading, decompressing .gz and .zst transparently."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if name.endswith((".zst", ".zstd")):
+        import zstandard
+
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
+    return open(path, "rb")
+
+
+# ------------------------------------------------------------------------------------------------ encodings
+
+
+def sniff_encoding(head: bytes) -> tuple[str | None, int]:
+    """``(encoding, BOM length)`` for UTF-16/32 and BOM'd UTF-8, ``(None, 0)`` for plain bytes (UTF-8 or a
+    legacy single-byte encoding, decided line by line). UTF-16 without a BOM is recognised by its NULs: every
+    other byte of ASCII-range text. Example: ``sniff_encoding("hi".encode("utf-16"))`` → ``('utf-16-le', 2)``."""
+    for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+                     (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                     (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if head.startswith(bom):
+            return enc, len(bom)
+    sample = head[:4096]
+    if len(sample) >= 4 and sample.count(0) >= len(sample) // 4:
+        even, odd = sample[0::2], sample[1::2]
+        if odd.count(0) > 0.6 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "utf-16-le", 0
+        if even.count(0) > 0.6 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return "utf-16-be", 0
+    return None, 0
+
+
+def legacy_encoding(raw: bytes, text: str) -> str | None:
+    """Which single-byte encoding turned ``raw`` into ``text`` (None: none of LEGACY_ENCODINGS did)."""
+    for enc in LEGACY_ENCODINGS:
+        if raw.decode(enc, errors="replace") == text:
+            return enc
+    return None
+
+
+def decode_line(raw: bytes, policy: str = "decode") -> tuple[str, str | None, dict]:
+    """``(text, error or None, extra)`` for the bytes of one record. Valid UTF-8 passes untouched (no extra);
+    NUL bytes mean binary (or UTF-16 pieces), never text. ``policy``: decode (legacy encodings when clean),
+    reject, replace (U+FFFD)."""
+    if b"\x00" not in raw:
+        try:
+            return raw.decode("utf-8"), None, {}
+        except UnicodeDecodeError:
+            pass
+        if policy == "decode":
+            from jazari_nlp.text.normalize import decode_bytes
+
+            text = decode_bytes(raw)
+            enc = legacy_encoding(raw, text)
+            if enc is not None and "\ufffd" not in text and not _looks_binary(text):
+                return text, None, {"encoding": enc}
+    text = raw.decode("utf-8", errors="replace")
+    if policy == "replace" and b"\x00" not in raw:
+        return text, None, {"encoding": "utf-8-replace"}
+    error = "binary_data" if b"\x00" in raw or _looks_binary(text) else "invalid_utf8"
+    return text.replace("\x00", ""), error, {"raw_b64": base64.b64encode(raw).decode("ascii")}
+
+
+_BINARY = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def _looks_binary(text: str) -> bool:
+    """Control characters in more than 5% of the text: bytes of a binary file, not writing."""
+    return len(_BINARY.findall(text[:4096])) > 0.05 * max(1, len(text[:4096]))
+
+
+# ------------------------------------------------------------------------------------------------ lines
+
+
+def _split_stream(f, sep: bytes) -> Iterator[bytes]:
+    buf = b""
+    while True:
+        chunk = f.read(1 << 20)
+        if not chunk:
+            break
+        buf += chunk
+        *lines, buf = buf.split(sep)
+        yield from lines
+    if buf:
+        yield buf
+
+
+def binary_lines(f, head: bytes) -> Iterator[bytes]:
+    """Lines of a binary stream (without their ending): ``\\n`` / ``\\r\\n``, or ``\\r`` when the file has no
+    ``\\n`` at all in its first 64 KB but has ``\\r`` (old Mac line endings)."""
+    if b"\r" in head and b"\n" not in head:
+        yield from _split_stream(f, b"\r")
+        return
+    for line in f:
+        yield line.rstrip(b"\r\n")
+
+
+def text_lines(path: Path, opts: ReadOptions) -> Iterator[tuple[int, str, str | None, dict]]:
+    """``(1-based line number, text, error, extra)`` for every non-blank line of a line-based file."""
+    with open_binary(path) as f:
+        head = f.peek(SNIFF_BYTES)[:SNIFF_BYTES] if hasattr(f, "peek") else b""
+        enc, bom = sniff_encoding(head)
+        if enc is not None:
+            yield from _wide_lines(f.read()[bom:], enc)
+            return
+        for n, raw in enumerate(binary_lines(f, head), 1):
+            if raw.strip():
+                text, err, extra = decode_line(raw, opts.on_invalid_utf8)
+                yield n, text, err, extra
+
+
+def _wide_lines(data: bytes, enc: str) -> Iterator[tuple[int, str, str | None, dict]]:
+    """Lines of a UTF-16/32 (or BOM'd UTF-8) file; bytes after the first undecodable one are one
+    ``invalid_encoding`` record with the bytes kept (a UTF-16 file is read whole: such files are small)."""
+    try:
+        text, bad = data.decode(enc), b""
+    except UnicodeDecodeError as e:
+        text, bad = data[: e.start].decode(enc), data[e.start:]
+    extra = {"encoding": enc} if enc != "utf-8" else {}
+    lines = text.splitlines()
+    for n, line in enumerate(lines, 1):
+        if line.strip():
+            yield n, line, None, dict(extra)
+    if bad:
+        yield (len(lines) + 1, bad.decode(enc, errors="replace"), "invalid_encoding",
+               {"encoding": enc, "raw_b64": base64.b64encode(bad).decode("ascii")})
+
+
+def _whole_text(path: Path, opts: ReadOptions) -> tuple[str, str | None, dict]:
+    with open_binary(path) as f:
+        data = f.read()
+    enc, bom = sniff_encoding(data[:SNIFF_BYTES])
+    if enc is not None:
+        return data[bom:].decode(enc), None, {"encoding": enc} if enc != "utf-8" else {}
+    text, err, extra = decode_line(data, opts.on_invalid_utf8)
+    return text.replace("\r\n", "\n").replace("\r", "\n"), err, extra
+
+
+# ------------------------------------------------------------------------------------------------ records
+
+
+def _own_id(row: dict, opts: ReadOptions) -> str | None:
+    if opts.id_field and row.get(opts.id_field) not in (None, ""):
+        return str(row[opts.id_field])
+    return None
+
+
+def _kept(row: dict, opts: ReadOptions) -> dict[str, Any]:
+    if opts.keep_fields == ("*",):
+        return dict(row)
+    return {k: row.get(k) for k in opts.keep_fields}
+
+
+def _row_item(row: Any, line: int, opts: ReadOptions, raw_text: str) -> Item:
+    if not isinstance(row, dict):
+        return Item(raw_text, line, error="not_a_json_object")
+    value = row.get(opts.text_field)
+    own = _own_id(row, opts)
+    if not isinstance(value, str):
+        return Item(raw_text, line, own, error="missing_text_field", fields=_kept(row, opts))
+    return Item(value, line, own, fields=_kept(row, opts))
+
+
+def loads_json(text: str) -> Any:
+    """orjson, else the standard library: orjson refuses escaped lone surrogates (``"a\\ud800b"``, common in
+    scraped tweets) that ``json`` reads; callers remove them. Raises ValueError if neither can."""
+    import orjson
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def _jsonl_items(path: Path, opts: ReadOptions, lines=None) -> Iterator[Item]:
+    lines = text_lines(path, opts) if lines is None else lines
+    for n, text, err, extra in lines:
+        if err:
+            yield Item(text, n, error=err, extra=extra)
+            continue
+        try:
+            row = loads_json(text)
+        except (ValueError, RecursionError):
+            yield Item(text, n, error="malformed_json", extra=extra)
+            continue
+        item = _row_item(row, n, opts, text)
+        item.extra.update(extra)
+        yield item
+
+
+def _json_array(path: Path) -> list | None:
+    """The rows of a ``.json`` file holding one JSON array (None when it is JSON lines)."""
+    if not path.name.lower().removesuffix(".gz").endswith(".json"):
+        return None
+    with open_binary(path) as f:
+        head = f.read(SNIFF_BYTES)
+        if not head.lstrip(codecs.BOM_UTF8 + b" \t\r\n").startswith(b"["):
+            return None
+        data = head + f.read()
+    value = loads_json(data.decode("utf-8-sig"))
+    return value if isinstance(value, list) else None
+
+
+def table_dialect(path: Path, fmt: str, opts: ReadOptions) -> tuple[str, str | None, int]:
+    """``(delimiter, encoding or None for UTF-8, BOM length)`` of a CSV/TSV file."""
+    with open_binary(path) as f:
+        head = f.read(SNIFF_BYTES)
+    enc, bom = sniff_encoding(head)
+    if opts.delimiter:
+        return opts.delimiter, enc, bom
+    if fmt == "tsv":
+        return "\t", enc, bom
+    text = head[bom:].decode(enc or "utf-8", errors="replace")
+    first = text.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.__getitem__)
+    return (best if counts[best] else ","), enc, bom
+
+
+def _csv_stream(path: Path, fmt: str, opts: ReadOptions):
+    delimiter, enc, bom = table_dialect(path, fmt, opts)
+    fb = open_binary(path)
+    fb.read(bom)
+    # surrogateescape keeps bytes that are not UTF-8 visible (as lone surrogates) so that they are decoded like
+    # a txt line (legacy encodings) or rejected with their bytes
+    f = io.TextIOWrapper(fb, encoding=enc or "utf-8", errors="strict" if enc else "surrogateescape", newline="")
+    # TSV has no quoting convention: a tweet that starts with a quote must not swallow the next rows
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    return f, csv.reader(f, delimiter=delimiter, quoting=quoting), enc
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('""', '"')
+    return value
+
+
+def _csv_items(path: Path, fmt: str, opts: ReadOptions) -> Iterator[Item]:
+    csv.field_size_limit(1 << 30)
+    f, reader, enc = _csv_stream(path, fmt, opts)
+    with f:
+        header = next(reader, None)
+        if header is None:
+            return
+        tsv = reader.dialect.delimiter == "\t"
+        header = [_unquote(h.strip()) if tsv else h.strip() for h in header]
+        for n, cells in enumerate(reader, 2):
+            if not cells or not any(c.strip() for c in cells):
+                continue
+            raw_text = reader.dialect.delimiter.join(cells)
+            if len(cells) != len(header):
+                yield Item(_fix_escapes(raw_text, opts)[0], n, error="malformed_row",
+                           extra={"columns": len(cells), "header_columns": len(header)})
+                continue
+            row = dict(zip(header, (_unquote(c) if tsv else c for c in cells), strict=True))
+            item = _row_item(row, n, opts, raw_text)
+            if enc:
+                item.extra["encoding"] = enc
+            if item.error is None and _SURROGATE.search(item.text):
+                item.text, err, extra = _fix_escapes(item.text, opts)
+                item.error = err
+                item.extra.update(extra)
+            elif item.error:
+                item.text = _fix_escapes(item.text, opts)[0]
+            yield item
+
+
+def _fix_escapes(value: str, opts: ReadOptions) -> tuple[str, str | None, dict]:
+    """Turn the surrogateescape'd bytes of a CSV cell back into bytes and decode them like a txt line."""
+    if not _SURROGATE.search(value):
+        return value, None, {}
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a real lone surrogate, not an escaped byte: callers drop it
+        return value, None, {}
+    return decode_line(raw, opts.on_invalid_utf8)
+
+
+def _parquet_items(path: Path, opts: ReadOptions) -> Iterator[Item]:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    names = pf.schema_arrow.names
+    want = None if opts.keep_fields == ("*",) else [
+        c for c in dict.fromkeys([opts.text_field, opts.id_field, *opts.keep_fields]) if c and c in names]
+    n = 0
+    for batch in pf.iter_batches(batch_size=1000, columns=want):
+        for row in batch.to_pylist():
+            n += 1
+            yield _row_item(row, n, opts, json.dumps(row, ensure_ascii=False, default=str))
+
+
+def _arrow_items(path: Path, opts: ReadOptions) -> Iterator[Item]:
+    import datasets
+
+    ds = datasets.load_from_disk(str(path))
+    splits = [ds[k] for k in sorted(ds)] if isinstance(ds, datasets.DatasetDict) else [ds]
+    n = 0
+    for split in splits:
+        for row in split:
+            n += 1
+            yield _row_item(row, n, opts, json.dumps(row, ensure_ascii=False, default=str))
+
+
+def _txt_items(path: Path, opts: ReadOptions, lines=None) -> Iterator[Item]:
+    if opts.document_per == "line":
+        for n, text, err, extra in (text_lines(path, opts) if lines is None else lines):
+            yield Item(text, n, error=err, extra=extra)
+        return
+    text, err, extra = _whole_text(path, opts)
+    if err or opts.document_per == "file":
+        if text.strip():
+            yield Item(text.rstrip("\n"), 0 if opts.document_per == "file" else 1, error=err, extra=extra)
+        return
+    pos = 0
+    for m in [*_PARAGRAPHS.finditer(text), None]:
+        end = m.start() if m else len(text)
+        para = text[pos:end]
+        if para.strip():
+            yield Item(para.rstrip("\n"), 1 + text.count("\n", 0, pos), extra=dict(extra))
+        if m:
+            pos = m.end()
+
+
+def _warc_items(path: Path, opts: ReadOptions) -> Iterator[Item]:
+    for i, (headers, payload) in enumerate(_warc_records(path), 1):
+        kind = headers.get("warc-type", "")
+        own = headers.get("warc-record-id", "").strip("<>") or None
+        if kind == "conversion":  # WET: already plain text
+            text, err, extra = decode_line(payload, opts.on_invalid_utf8)
+            yield Item(text, i, own, error=err, extra=extra)
+        elif kind == "response":  # WARC: HTTP response, extract the main text of HTML pages
+            _, _, body = payload.partition(b"\r\n\r\n")
+            html, err, extra = decode_line(body, opts.on_invalid_utf8)
+            if err:
+                yield Item(html, i, own, error=err, extra=extra)
+                continue
+            import trafilatura
+
+            text = trafilatura.extract(html, favor_precision=True, include_comments=False) or ""
+            yield Item(text, i, own, error=None if text.strip() else "no_extractable_text", extra=extra)
+
+
+def _warc_records(path: Path) -> Iterator[tuple[dict[str, str], bytes]]:
+    """Minimal WARC/WET record parser (headers, payload); gzip members are handled by open_binary."""
+    with open_binary(path) as f:
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            if not line.startswith(b"WARC/"):
+                continue
+            headers: dict[str, str] = {}
+            for hline in iter(f.readline, b""):
+                if hline in (b"\r\n", b"\n"):
+                    break
+                k, _, v = hline.decode("utf-8", "replace").partition(":")
+                headers[k.strip().lower()] = v.strip()
+            yield headers, f.read(int(headers.get("content-length", "0") or 0))
+
+
+def format_of(path: Path, opts: ReadOptions, default: str | None = None) -> str:
+    return detect_format(path, default) if opts.format == "auto" else opts.format
+
+
+def _items(path: Path, opts: ReadOptions, lines=None) -> Iterator[Item]:
+    fmt = format_of(path, opts)
+    if fmt == "txt":
+        yield from _txt_items(path, opts, lines)
+    elif fmt == "jsonl":
+        rows = _json_array(path) if lines is None else None
+        if rows is not None:
+            for n, row in enumerate(rows, 1):
+                yield _row_item(row, n, opts, json.dumps(row, ensure_ascii=False, default=str))
+        else:
+            yield from _jsonl_items(path, opts, lines)
+    elif fmt in ("csv", "tsv"):
+        yield from _csv_items(path, fmt, opts)
+    elif fmt == "parquet":
+        yield from _parquet_items(path, opts)
+    elif fmt == "arrow":
+        yield from _arrow_items(path, opts)
+    elif fmt in ("warc", "wet"):
+        yield from _warc_items(path, opts)
+    else:
+        raise ReadError(f"format {fmt!r} is not a file format")
+
+
+def iter_items(path: Path, opts: ReadOptions = ReadOptions(), lines=None) -> Iterator[Item]:
+    """Every record of one file, bad ones included (``error`` set); a file that fails part-way ends with one
+    ``unreadable_file`` item (``extra``: error, records_read_before) and no exception. ``lines``: pre-split
+    ``(line number, text, error, extra)`` tuples of a byte range of a txt/jsonl file (corpus work splitting)."""
+    n = 0
+    try:
+        for item in _items(Path(path), opts, lines):
+            yield item
+            n += 1
+    except Exception as e:  # noqa: BLE001 - any reader failure (EOFError, ArrowInvalid, OSError...) is per-file
+        yield Item("", 0, error="unreadable_file",
+                   extra={"error": f"{type(e).__name__}: {e}"[:2000], "records_read_before": n})
+
+
+# ------------------------------------------------------------------------------------------------ checks
+
+
+def file_fields(path: Path, opts: ReadOptions = ReadOptions(), rows: int = 50) -> list[str] | None:
+    """The field names a file offers: the CSV/TSV header, the parquet or ``save_to_disk`` columns, the keys of
+    the first ``rows`` JSON lines; None for txt/WARC (no fields) or a file that cannot be read."""
+    path = Path(path)
+    try:
+        fmt = format_of(path, opts)
+        if fmt in ("csv", "tsv"):
+            f, reader, _ = _csv_stream(path, fmt, opts)
+            with f:
+                header = next(reader, None) or []
+            return [_unquote(h.strip()) for h in header]
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        if fmt == "arrow":
+            names: list[str] = []
+            for info in path.rglob("dataset_info.json"):
+                names += [k for k in json.loads(info.read_text()).get("features", {}) if k not in names]
+            return names or None
+        if fmt == "jsonl":
+            rows_ = _json_array(path)
+            keys: dict[str, None] = {}
+            if rows_ is not None:
+                for row in rows_[:rows]:
+                    keys.update(dict.fromkeys(row) if isinstance(row, dict) else {})
+                return list(keys)
+            for i, (_, text, err, _) in enumerate(text_lines(path, opts)):
+                if i >= rows:
+                    break
+                try:
+                    row = loads_json(text) if not err else None
+                except (ValueError, RecursionError):
+                    row = None
+                if isinstance(row, dict):
+                    keys.update(dict.fromkeys(row))
+            return list(keys)
+    except Exception:  # noqa: BLE001 - unreadable files are reported when read, not here
+        return None
+    return None
+
+
+def check_fields(path: Path, opts: ReadOptions, where: str = "text_field") -> str | None:
+    """A problem message when the file does not offer ``opts.text_field`` (or a kept field), else None.
+
+    Example: ``check_fields(Path("tweets.csv"), ReadOptions(text_field="text"))`` →
+    ``"tweets.csv has no column 'text' (its columns: tweet, label); set text_field: tweet"``."""
+    names = file_fields(path, opts)
+    if names is None:
+        return None
+    if not names:
+        if format_of(path, opts) == "jsonl" and os.path.getsize(path) > 0:
+            return f"{path}: no JSON object in its first lines (is it JSON lines?)"
+        return None
+    missing = [f for f in (opts.text_field, *[k for k in opts.keep_fields if k != "*"]) if f not in names]
+    if not missing:
+        return None
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    kind = "column" if format_of(path, opts) != "jsonl" else "field"
+    guess = _guess_text_field(names)
+    fix = f"set {where}: {guess}" if guess and missing[0] == opts.text_field else f"set {where} to one of them"
+    return f"{path} has no {kind} {missing[0]!r} (its {kind}s: {shown}); {fix}"
+
+
+def _guess_text_field(names: list[str]) -> str | None:
+    for cand in ("text", "tweet", "content", "sentence", "darija", "body", "message", "document"):
+        if cand in names:
+            return cand
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ texts
+
+
+@dataclass
+class ReadReport:
+    """What a reader skipped, per file and reason, so that a caller can say it (or fail when nothing was read)."""
+
+    used: int = 0
+    bad: dict[str, dict[str, int]] = field(default_factory=dict)  # file -> reason -> count
+    first_bad: dict[str, int] = field(default_factory=dict)  # file -> line of the first bad record
+
+    def add_bad(self, path: Path, item: Item) -> None:
+        per = self.bad.setdefault(str(path), {})
+        per[item.error] = per.get(item.error, 0) + 1
+        self.first_bad.setdefault(str(path), item.line)
+
+    def summary(self) -> str:
+        parts = []
+        for f, reasons in self.bad.items():
+            r = ", ".join(f"{n} {k}" for k, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+            parts.append(f"{f}: {r} (first at line {self.first_bad[f]})")
+        return "; ".join(parts)
+
+
+def iter_texts(files: Iterable[Path], text_field: str = "text", limit: int | None = None,
+               report: ReadReport | None = None, what: str = "input") -> Iterator[str]:
+    """Non-empty texts of files of any format (see :func:`iter_items`). Unusable records are counted in
+    ``report`` and logged once per file; when not one record of the files is usable, :class:`ReadError`
+    (naming the files, the reasons and the field) instead of an empty stream.
+
+    Example: ``list(iter_texts([Path("news.tsv")], text_field="sentence", limit=10))``
+    """
+    import logging
+
+    log = logging.getLogger("jazari_nlp.readers")
+    report = report if report is not None else ReadReport()
+    opts = ReadOptions(text_field=text_field, id_field=None)
+    files = list(files)
+    for path in files:
+        bad_before = sum(report.bad.get(str(path), {}).values())
+        for item in iter_items(path, opts):
+            if item.error:
+                report.add_bad(path, item)
+                continue
+            if not item.text.strip():
+                continue
+            yield _SURROGATE.sub("", item.text)
+            report.used += 1
+            if limit is not None and report.used >= limit:
+                return
+        bad = sum(report.bad.get(str(path), {}).values()) - bad_before
+        if bad:
+            reasons = report.bad[str(path)]
+            log.warning("%s: %s: %d records not usable (%s), first at line %d", what, path, bad,
+                        ", ".join(f"{n} {k}" for k, n in reasons.items()), report.first_bad[str(path)])
+    if report.used == 0 and report.bad:
+        raise ReadError(f"{what}: no usable text in {', '.join(map(str, files))}: {report.summary()}"
+                        + (f"; is `text_field: {text_field}` right?" if any(
+                            "missing_text_field" in r for r in report.bad.values()) else ""))
