@@ -361,6 +361,9 @@ def _clean_loc(loc: list[str]) -> list[str]:
     for part in loc:
         if part.startswith(("function-", "tagged-union", "union[")) or "[" in part and "]" in part:
             continue
+        # a tagged union in a list (corpus steps) puts its tag before the entry's own key: steps.3.quality.quality
+        if len(out) > 1 and part == out[-1] and out[-2].isdigit():
+            continue
         out.append(part)
     return out
 

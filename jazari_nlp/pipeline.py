@@ -19,7 +19,6 @@ from jazari_nlp.config import STAGES, ConfigError, ExperimentConfig, dump_yaml, 
 from jazari_nlp.offline import apply_network_policy
 from jazari_nlp.runs import RunDir, environment, write_json
 from jazari_nlp.safety import output_lock
-from jazari_nlp.schema import expand_globs
 
 log = logging.getLogger("jazari_nlp")
 
@@ -112,9 +111,13 @@ def _eos_token(folder: Path) -> str | None:
 
 
 def _files_or_fail(patterns: list[str], what: str) -> list[Path]:
-    files, empty = expand_globs(patterns)
+    from jazari_nlp.readers import expand_inputs
+
+    files, empty, notes = expand_inputs(patterns)  # folders are read recursively
     for pat in empty:
         log.warning("%s: %s matched no file", what, pat)
+    for note in notes:
+        log.warning("%s: %s", what, note)
     if not files:
         raise FileNotFoundError(f"{what}: no file matched {patterns}")
     return files

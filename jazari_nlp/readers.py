@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jazari_nlp.errors import InputError
+
 EXT_FORMATS = {
     ".txt": "txt", ".text": "txt", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
     ".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".warc": "warc", ".wet": "wet", ".arrow": "arrow",
@@ -51,7 +53,7 @@ LEGACY_ENCODINGS = ("cp1252", "cp1256", "latin-1")
 SNIFF_BYTES = 1 << 16
 
 
-class ReadError(ValueError):
+class ReadError(InputError):
     """An input that cannot be used at all (no usable record, unknown format, missing field)."""
 
 
@@ -690,3 +692,15 @@ def iter_texts(files: Iterable[Path], text_field: str = "text", limit: int | Non
         raise ReadError(f"{what}: no usable text in {', '.join(map(str, files))}: {report.summary()}"
                         + (f"; is `text_field: {text_field}` right?" if any(
                             "missing_text_field" in r for r in report.bad.values()) else ""))
+
+
+def files_field_problems(patterns: Iterable[str], text_field: str, where: str, max_files: int = 20) -> list[str]:
+    """Config validation of a stage's ``files:`` + ``text_field``: one message per file (of the first
+    ``max_files``) that does not have the field. Example: ``files_field_problems(["a.tsv"], "text", "eval")``."""
+    files, _, _ = expand_inputs(patterns)
+    problems = []
+    for f in files[:max_files]:
+        msg = check_fields(f, ReadOptions(text_field=text_field), where=f"{where}.text_field")
+        if msg:
+            problems.append(msg)
+    return problems

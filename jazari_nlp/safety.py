@@ -261,8 +261,8 @@ def remove_outputs(root: Path, names: Iterable[str]) -> list[str]:
         parts = Path(rel).parts
         if not parts or Path(rel).is_absolute() or any(p in ("..", ".") for p in parts):
             raise ValueError(f"not a path inside the output folder: {rel!r}")
-        if parts[0] in preexisting or parts[0] in (MARKER_NAME, LOCK_NAME):
-            continue
+        if parts[0] in preexisting or parts[0] == MARKER_NAME or parts[-1] == LOCK_NAME:
+            continue  # what was there before jazari; a lock belongs to the process holding it
         link = _link_on_way(root, rel)
         if link is not None:  # checked for every name before anything is deleted
             raise UnsafeOutput(_link_message(root, [link]))

@@ -1,13 +1,9 @@
-"""Read documents from local txt, jsonl and parquet files (for stages that take ``files:`` directly).
-
-The corpus stage has the full readers (with rejects); this is the small reader the tokenizer and eval stages
-use when pointed at files, and for iterating over the corpus stage's parquet shards.
+"""Texts and rows for the stages that take ``files:`` directly (tokenizer, train, eval) and for the corpus
+stage's parquet shards. Every format goes through :mod:`jazari_nlp.readers`, the project's one reader.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,20 +11,16 @@ from pathlib import Path
 log = logging.getLogger("jazari_nlp.textio")
 
 
-def iter_texts(files: list[Path], text_field: str = "text", limit: int | None = None) -> Iterator[str]:
-    """Yield non-empty texts: one per line of .txt, per JSON line of .jsonl(.gz), per row of .parquet.
+def iter_texts(files: list[Path], text_field: str = "text", limit: int | None = None, what: str = "input") -> Iterator[str]:
+    """Non-empty texts of txt/JSONL/CSV/TSV/parquet files (and folders), read by :mod:`jazari_nlp.readers`:
+    unusable records are logged per file with their reasons, and a ``ReadError`` says so when not one record
+    is usable (a wrong ``text_field``), instead of an empty stream.
 
-    Example: ``list(iter_texts([Path("a.txt")], limit=10))``
+    Example: ``list(iter_texts([Path("a.tsv")], text_field="sentence", limit=10))``
     """
-    n = 0
-    for path in files:
-        for text in _iter_file(path, text_field):
-            if not text or not text.strip():
-                continue
-            yield text
-            n += 1
-            if limit is not None and n >= limit:
-                return
+    from jazari_nlp.readers import iter_texts as _iter_texts
+
+    yield from _iter_texts(files, text_field, limit, what=what)
 
 
 def iter_rows(files: list[Path], columns: list[str]) -> Iterator[dict]:
@@ -42,32 +34,3 @@ def iter_rows(files: list[Path], columns: list[str]) -> Iterator[dict]:
             data = batch.to_pydict()
             for i in range(batch.num_rows):
                 yield {c: (data[c][i] if c in data else None) for c in columns}
-
-
-def _iter_file(path: Path, text_field: str) -> Iterator[str]:
-    name = path.name.lower()
-    if name.endswith(".parquet"):
-        for row in iter_rows([path], [text_field]):
-            value = row[text_field]
-            if isinstance(value, str):
-                yield value
-        return
-    opener = gzip.open if name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-        if ".jsonl" in name or ".json" in name:
-            unusable = 0
-            for line in fh:
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    obj = None
-                value = obj.get(text_field) if isinstance(obj, dict) else None
-                if isinstance(value, str):
-                    yield value
-                elif line.strip():
-                    unusable += 1
-            if unusable:  # said, not silently dropped; the corpus stage keeps such lines in rejects/
-                log.warning("%s: %d lines skipped (not JSON, or no string %r field)", path, unusable, text_field)
-        else:
-            for line in fh:
-                yield line.rstrip("\n")

@@ -124,7 +124,8 @@ def test_quality_langid_pii_reasons(tmp_path):
         {"id": "ok", "text": good + " 3yet l 0612345678 wla kteb l ana@mail.ma"},
     ]
     (tmp_path / "d.jsonl").write_text("\n".join(json.dumps(d) for d in docs) + "\n", encoding="utf-8")
-    cfg = cfg_of([{"name": "d", "paths": ["d.jsonl"], "id_field": "id", "language": "ary_Latn"}],
+    # kind web: the long-document (Gopher) rules, whatever the length (short items: tests/test_quality_short_text.py)
+    cfg = cfg_of([{"name": "d", "paths": ["d.jsonl"], "id_field": "id", "language": "ary_Latn", "kind": "web"}],
                  [{"langid": {"use_hint": True, "keep": ["ary_Latn"]}},
                   {"quality": {"defaults": {"min_stop_words": None}}}, "pii"], tmp_path)
     build_corpus(cfg, tmp_path / "out", progress=False)

@@ -14,12 +14,32 @@ from jazari_nlp.cli import config_cmd, corpus_cmd, run_cmd, text_cmd
 app = typer.Typer(
     name="jazari",
     help="jazari_nlp: corpora, tokenizers, language models and evaluation for Darija, MSA and Amazigh.\n\n"
+    "Exit codes: 0 done; 2 an error you can fix (the message names the key, file or folder and what to do); "
+    "1 an unexpected error (a bug: please report it with its traceback).\n\n"
     "Example: jazari run configs/quickstart.yaml",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+
+
+
+def _version(value: bool) -> None:
+    if value:
+        from jazari_nlp import __version__
+
+        typer.echo(f"jazari_nlp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version of jazari_nlp and exit."),
+) -> None:
+    """The command group (its help is the Typer app's); only holds --version."""
+
 
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(corpus_cmd.app, name="corpus")

@@ -21,7 +21,10 @@ def build(
         None, "--set", help="Override a config key, e.g. --set corpus.executor.tasks=4. With --input the keys are "
         "those of the corpus section (the `corpus.` prefix is optional): --set executor.tasks=4, "
         "--set output.write_rejects=false, --set sources.0.on_invalid_utf8=reject."),
-    force: bool = typer.Option(False, "--force", help="Start from scratch instead of resuming."),
+    force: bool = typer.Option(False, "--force", help="Redo this stage and the later ones, from scratch, even if "
+                               "complete (with --input: rebuild from scratch instead of resuming)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Quiet: no progress nor logs on the console (errors "
+                               "are still shown)."),
     allow_existing: bool = typer.Option(
         False, "--allow-existing", help="Use an output folder that holds files jazari did not make (they are "
         "never deleted nor overwritten; without it such a folder is refused)."),
@@ -51,6 +54,7 @@ def build(
             fail("give a CONFIG file, or --input GLOB (repeatable) and --output DIR")
         from pydantic import ValidationError
 
+        from jazari_nlp.cli.common import guarded
         from jazari_nlp.corpus.build import CorpusBuildError, build_corpus
         from jazari_nlp.corpus.config import input_corpus_config
         from jazari_nlp.safety import UnsafeOutput
@@ -58,7 +62,8 @@ def build(
         try:
             cfg = input_corpus_config(inputs, text_field=text_field or ["text"], tasks=tasks, workers=workers,
                                       overrides=sets or [])
-            summary = build_corpus(cfg, output, seed=seed, force=force, allow_existing=allow_existing)
+            summary = guarded(lambda: build_corpus(cfg, output, seed=seed, force=force, allow_existing=allow_existing,
+                                                   progress=not quiet), output=output)
         except ValidationError as e:
             fail(f"invalid input: {e}")
         except (CorpusBuildError, UnsafeOutput, ValueError) as e:
@@ -67,16 +72,19 @@ def build(
         console.print(f"manifest: {output / 'manifest.json'}")
         return
     from jazari_nlp.cli.common import guarded, summary_table
+    from jazari_nlp.config import load_config
     from jazari_nlp.corpus.build import CorpusBuildError
     from jazari_nlp.pipeline import run_experiment
 
     try:
         result = guarded(lambda: run_experiment(config, overrides=sets or [], stages=["corpus"],
                                                 force=["corpus"] if force else None,
-                                                allow_existing=allow_existing))
+                                                allow_existing=allow_existing, progress=not quiet),
+                         output=lambda: load_config(config, sets or []).resolved_run_dir())
     except CorpusBuildError as e:
         fail(str(e))
-    err_console.print()
+    if not quiet:
+        err_console.print()
     console.print(summary_table(result))
 
 
@@ -90,19 +98,17 @@ def card(
 
     Example: jazari corpus card runs/quickstart/corpus --output data_cards/quickstart.md
     """
-    from jazari_nlp.cli.common import console, fail
+    from jazari_nlp.cli.common import console, guarded
     from jazari_nlp.corpus.card import write_card
 
-    try:
-        path = write_card(run_dir, output, name)
-    except FileNotFoundError as e:
-        fail(str(e))
+    path = guarded(lambda: write_card(run_dir, output, name), output=(output or run_dir / "README.md").parent)
     console.print(f"card: {path}")
 
 
 @app.command("stats")
 def stats(
-    directory: Path = typer.Argument(..., help="A built corpus folder (or any folder of jazari parquet shards)."),
+    directory: Path = typer.Argument(..., help="A built corpus folder (or any folder of parquet files with a "
+                                     "`text` column)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Documents, words, characters and bytes per language and script.
@@ -111,12 +117,17 @@ def stats(
     """
     import json
 
-    from jazari_nlp.cli.common import console, fail
-    from jazari_nlp.corpus.stats import corpus_stats, format_stats
+    from jazari_nlp.cli.common import console, err_console, fail, guarded
+    from jazari_nlp.corpus.stats import UNKNOWN, corpus_stats, format_stats
 
     if not directory.is_dir():
         fail(f"not a folder: {directory}")
-    s = corpus_stats(directory)
+    s = guarded(lambda: corpus_stats(directory))
     if s["total"]["docs"] == 0:
         fail(f"no parquet shards under {directory}")
     console.print(json.dumps(s, indent=2) if as_json else format_stats(s), highlight=False, soft_wrap=True)
+    missing = s.get("missing_columns", {})
+    if missing:
+        first, cols = next(iter(missing.items()))
+        err_console.print(f"note: {len(missing)} file(s) have no {' / '.join(f'`{c}`' for c in cols)} column "
+                          f"(e.g. {first}); counted as {UNKNOWN!r}", highlight=False, soft_wrap=True)

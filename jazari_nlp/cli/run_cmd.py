@@ -23,9 +23,8 @@ tokenizer_app = typer.Typer(
 
 def _run(config: Path, set_: list[str], stages: list[str] | None, force: list[str], quiet: bool,
          allow_existing: bool = False) -> None:
-    from jazari_nlp.pipeline import run_experiment
-
     from jazari_nlp.config import load_config
+    from jazari_nlp.pipeline import run_experiment
 
     def on_stage(stage: str, event: str) -> None:
         if event == "start" and not quiet:

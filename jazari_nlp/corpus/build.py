@@ -288,12 +288,14 @@ def _preflight(cfg: CorpusConfig, allow_network: bool):
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise CorpusBuildError("; ".join(problems[:5]) + more)
     for kind, step_cfg in cfg.step_list():
-        if kind == "decontaminate":
-            from jazari_nlp.schema import expand_globs
+        if kind == "decontaminate" and step_cfg.benchmarks:
+            from jazari_nlp.corpus.decontam import benchmark_index
+            from jazari_nlp.readers import ReadError
 
-            _, missing = expand_globs(list(step_cfg.benchmarks))
-            if missing:
-                raise CorpusBuildError(f"decontaminate: benchmark pattern(s) match no file: {missing}")
+            try:  # read and indexed once here, so an unreadable or empty benchmark stops the build before work
+                benchmark_index(list(step_cfg.benchmarks), step_cfg.text_field, step_cfg.n, step_cfg.min_item_words)
+            except ReadError as e:
+                raise CorpusBuildError(str(e)) from None
     return units, unit_prefixes(cfg.sources, units), warnings
 
 
@@ -366,7 +368,7 @@ def _build_locked(cfg: CorpusConfig, out: Path, units, prefixes, warnings, *, se
             _say(progress, f"near_dedup: {n_sig:,} signatures, {est['signature_disk_mb']} MB on disk; "
                            f"clustering needs ≤ {est['cluster_memory_mb_upper']} MB RAM")
         t = time.time()
-        ex.run()
+        _run_stage(ex, label)
         _say(progress, f"[green]✓[/] corpus {label} ({tasks} task{'s' * (tasks > 1)}) {time.time() - t:.1f}s")
     if cfg.executor.type != "local":
         executors[-1].run()  # launches the whole dependency chain
@@ -385,6 +387,22 @@ def _build_locked(cfg: CorpusConfig, out: Path, units, prefixes, warnings, *, se
         Console(stderr=True, highlight=False).print(source_table(manifest))
     _check_alarms(manifest, cfg, out, progress)
     return summary_of(manifest)
+
+
+def _run_stage(ex, label: str) -> None:
+    """Run one executor; a model that cannot predict (raised in a task) is a CorpusBuildError naming the stage.
+    datatrove marks a task complete only after it ran through, so running the build again redoes it."""
+    from jazari_nlp.corpus.steps import LangIdStepError
+
+    try:
+        ex.run()
+    except LangIdStepError as e:
+        raise CorpusBuildError(f"corpus {label}: {e}") from None
+    except Exception as e:
+        # worker processes: datatrove re-raises a generic failure; the task log has the cause
+        if "LangIdStepError" in repr(e) or "language identification failed" in str(e):
+            raise CorpusBuildError(f"corpus {label}: {e}") from None
+        raise
 
 
 class CorpusLossError(CorpusBuildError):

@@ -11,6 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from jazari_nlp.errors import InputError
+
+# What a card is made from; `jazari corpus build` writes all of them into manifest.json.
+MANIFEST_KEYS = ("documents_read", "documents_kept", "rejected", "splits", "seed", "heldout_fraction", "sources",
+                 "languages", "lang_script", "steps", "words_kept", "bytes_kept", "created")
+REBUILD = "rebuild the corpus to write a new one (jazari corpus build ... --force)"
 SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                    (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B")]
 
@@ -179,12 +185,29 @@ def write_card(run_dir: Path, output: Path | None = None, name: str | None = Non
     mpath = run_dir / "manifest.json"
     if not mpath.exists():
         raise FileNotFoundError(f"{mpath} not found: build the corpus first (jazari corpus build)")
-    manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    manifest = read_manifest(mpath)
     output = Path(output) if output else run_dir / "README.md"
-    output.parent.mkdir(parents=True, exist_ok=True)
     chart = output.with_name(output.stem + "_lang_script.png") if output.name != "README.md" else \
         output.with_name("lang_script.png")
+    try:  # rendered before anything is written: a manifest with wrong types leaves no half-written card
+        text = render_card(manifest, _examples(run_dir), chart.name, name or run_dir.resolve().name)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:
+        raise InputError(f"{mpath}: unexpected content ({type(e).__name__}: {e}): {REBUILD}") from None
+    output.parent.mkdir(parents=True, exist_ok=True)
     _chart(manifest, chart)
-    text = render_card(manifest, _examples(run_dir), chart.name, name or run_dir.resolve().name)
     output.write_text(text, encoding="utf-8")
     return output
+
+
+def read_manifest(mpath: Path) -> dict[str, Any]:
+    """``manifest.json`` as a mapping, or :class:`InputError` naming the file and what is wrong with it."""
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"{mpath}: not valid JSON ({e}): {REBUILD}") from None
+    if not isinstance(manifest, dict):
+        raise InputError(f"{mpath}: not a corpus manifest (a JSON {type(manifest).__name__}, not an object): {REBUILD}")
+    missing = [k for k in MANIFEST_KEYS if k not in manifest]
+    if missing:
+        raise InputError(f"{mpath}: not a complete corpus manifest, missing {', '.join(missing)}: {REBUILD}")
+    return manifest

@@ -217,7 +217,8 @@ class ShortThresholds(_Overrides):
     min_words: int | None = Field(2, description="Fewer words: `quality_too_few_words` (links not counted).")
     lexicon_min_words: int | None = Field(1, description="The same for sources of kind `lexicon`.")
     max_replacement_ratio: float | None = Field(
-        0.01, description="Share of U+FFFD among the characters (undecodable bytes): `quality_replacement_chars`.")
+        0.001, description="Share of U+FFFD among the characters (bytes no decoding could read): "
+        "`quality_replacement_chars`.")
     max_link_ratio: float | None = Field(
         0.5, description="Share of URL/@mention/#hashtag tokens: `quality_mostly_links` (none of words: "
         "`quality_links_only`).")
@@ -236,6 +237,8 @@ class QualityThresholds(_Overrides):
     """Gopher / FineWeb heuristics for long documents, and ``short`` for short ones. ``None`` switches a check
     off. Defaults are Gopher's (Rae et al. 2021)."""
 
+    max_replacement_ratio: float | None = Field(
+        0.001, description="jazari: share of U+FFFD (bytes no decoding could read): `quality_replacement_chars`.")
     min_words: int | None = 50
     max_words: int | None = 100_000
     min_avg_word_length: float | None = 3
@@ -269,7 +272,7 @@ def _check_keys(over: Any, model: type[StrictModel], where: str) -> None:
             near = difflib.get_close_matches(str(key), list(model.model_fields), n=1, cutoff=0.5)
             hint = f"; did you mean {near[0]!r}?" if near else ""
             raise ValueError(f"{where}.{key}: unknown key {key!r}{hint} Valid keys here: "
-                             f"{', '.join(model.model_fields)}")
+                             f"{', '.join(sorted(model.model_fields))}")
         if key == "short":
             _check_keys(value, ShortThresholds, f"{where}.short")
 
@@ -300,7 +303,7 @@ class QualityStep(StrictModel):
     def _known_override_keys(cls, v: Any) -> Any:
         if isinstance(v, dict):
             for lang, over in v.items():
-                _check_keys(over, QualityThresholds, f"quality.per_language.{lang}")
+                _check_keys(over, QualityThresholds, str(lang))
         return v
 
     @field_validator("per_language")
@@ -348,6 +351,16 @@ class DecontaminateStep(StrictModel):
     n: int = Field(8, ge=1, description="Word n-gram length; shorter benchmark items are matched whole.")
     min_item_words: int = Field(4, ge=1, description="Benchmark items with fewer words are ignored.")
     mode: Literal["drop", "tag"] = "drop"
+
+    @model_validator(mode="after")
+    def _benchmarks_have_field(self, info: ValidationInfo) -> DecontaminateStep:
+        if self.benchmarks and not (info.context or {}).get("skip_exists"):
+            from jazari_nlp.readers import files_field_problems
+
+            problems = files_field_problems(self.benchmarks, self.text_field, "decontaminate")
+            if problems:
+                raise ValueError("; ".join(problems[:3]))
+        return self
 
 
 STEP_TYPES: dict[str, type[StrictModel]] = {

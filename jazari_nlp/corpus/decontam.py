@@ -11,8 +11,6 @@ Example::
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,30 +36,38 @@ def _h(words: list[str]) -> int:
 
 
 def read_benchmark_texts(path: Path, text_field: str = "text") -> list[str]:
-    """Texts of a benchmark file: txt (one per line), jsonl, csv/tsv (``text_field`` column) or parquet."""
-    name = path.name.lower()
-    if name.endswith(".jsonl") or name.endswith(".json"):
-        out = []
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict) and isinstance(row.get(text_field), str):
-                out.append(row[text_field])
-        return out
-    if name.endswith((".csv", ".tsv")):
-        with open(path, encoding="utf-8", errors="replace", newline="") as f:
-            reader = csv.DictReader(f, delimiter="\t" if name.endswith(".tsv") else ",")
-            if reader.fieldnames and text_field in reader.fieldnames:
-                return [r[text_field] for r in reader if r.get(text_field)]
-            return []
-    if name.endswith(".parquet"):
-        import pyarrow.parquet as pq
+    """Texts of a benchmark file of any format the project reads (txt one per line, JSONL, CSV/TSV with a
+    header, parquet; :mod:`jazari_nlp.readers`). A record that cannot be read is a ``ReadError``: a benchmark
+    item that is silently missing from the index is contamination that is never found."""
+    from jazari_nlp.readers import ReadError, ReadOptions, iter_items
 
-        table = pq.read_table(path, columns=[text_field])
-        return [t for t in table.column(text_field).to_pylist() if isinstance(t, str)]
-    return [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+    texts, bad = [], []
+    for item in iter_items(path, ReadOptions(text_field=text_field, id_field=None)):
+        if item.error:
+            bad.append(f"line {item.line}: {item.error}")
+        elif item.text.strip():
+            texts.append(item.text)
+    if bad:
+        hint = f" (is `text_field: {text_field}` right?)" if any("missing_text_field" in b for b in bad) else ""
+        raise ReadError(f"decontaminate: {path}: {len(bad)} benchmark record(s) cannot be read{hint}: "
+                        + "; ".join(bad[:3]) + (" ..." if len(bad) > 3 else ""))
+    return texts
+
+
+def benchmark_index(patterns: list[str], text_field: str, n: int, min_item_words: int) -> NgramIndex:
+    """The index of every benchmark file, refusing to be empty: an index with no n-gram flags nothing."""
+    from jazari_nlp.readers import ReadError, expand_inputs
+
+    files, empty, _ = expand_inputs(patterns)
+    if empty:
+        raise ReadError(f"decontaminate: benchmark pattern(s) match no file: {empty}")
+    texts = [t for f in files for t in read_benchmark_texts(Path(f), text_field)]
+    idx = build_index(texts, n, min_item_words)
+    if not idx.hashes:
+        raise ReadError(f"decontaminate: the benchmark files give no n-gram to look for ({len(texts)} texts read, "
+                        f"none with at least min_item_words={min_item_words} words) in "
+                        f"{', '.join(map(str, files))}: check `benchmarks`, `text_field` and `min_item_words`")
+    return idx
 
 
 def build_index(texts: list[str], n: int = 8, min_item_words: int = 4) -> NgramIndex:

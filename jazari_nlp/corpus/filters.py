@@ -199,6 +199,8 @@ def quality_reason(text: str, t: QualityThresholds, stopwords: frozenset[str] | 
 
     Each statistic is computed once, only when its check is on and every earlier check passed.
     """
+    if t.max_replacement_ratio is not None and text.count("\ufffd") / max(len(text), 1) > t.max_replacement_ratio:
+        return "quality_replacement_chars"  # bytes no decoding could read: the text is damaged
     tokens = split_words(text)
     words = [w for w in tokens if w]
     n = len(words)
@@ -329,6 +331,7 @@ _SEGMENT_SPLIT = re.compile(r"\n|[|•·›»«▸►]|\s[-–—/>]+\s")
 _ARABIZI_DIGITS = frozenset("235789")  # ء ع خ ح غ/ه ق when they stand inside a word
 _IGNORED = frozenset(("So", "Sk", "Cf", "Cn", "Co", "Cs", "Mn", "Mc", "Me"))  # emoji, modifiers, marks
 _RUN = re.compile(r"(\W)\1+")  # "!!!!!" counts as one symbol
+_DIGITS = re.compile(r"\d+")
 
 
 def _is_link(token: str) -> bool:
@@ -339,7 +342,8 @@ def _is_link(token: str) -> bool:
 def _letter_counts(tokens: list[str]) -> tuple[int, int]:
     """(letters, other visible characters) of non-link tokens. Emoji, their modifiers and combining marks are
     not counted at all (emoji-rich posts are normal); a digit is an Arabizi letter (2 3 5 7 8 9) inside a token
-    that has at least as many letters as digits (``3la``, ``m3a``, ``sba7``), otherwise a digit (``2024``)."""
+    that has at least as many letters as digits (``3la``, ``m3a``, ``sba7``); other numbers count as one symbol
+    each (``2024``, ``10 000``: a post with prices or scores is text, a table of numbers is not)."""
     letters = other = 0
     for tok in tokens:
         if tok.isalpha():
@@ -348,6 +352,8 @@ def _letter_counts(tokens: list[str]) -> tuple[int, int]:
         tok = _RUN.sub(r"\1", tok)
         alpha = sum(c.isalpha() for c in tok)
         arabizi = alpha >= sum(c.isdigit() for c in tok)
+        if not arabizi:
+            tok = _DIGITS.sub("0", tok)  # a number is one symbol, whatever its length ("10 000", "2024")
         for c in tok:
             if c.isalpha() or (arabizi and c in _ARABIZI_DIGITS):
                 letters += 1

@@ -1,5 +1,8 @@
 """Counts of a built corpus: documents, words, characters and UTF-8 bytes per language and script.
 
+Any parquet file with a ``text`` column can be counted; a file without jazari's ``lang``/``script`` columns is
+counted under ``?`` for what it lacks, and ``missing_columns`` says which files lacked which column.
+
 Example::
 
     table = corpus_stats(Path("runs/demo/corpus"))
@@ -11,20 +14,42 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from jazari_nlp.errors import InputError
 
-def shard_counts(path: Path) -> dict[str, dict[str, int]]:
-    """Per ``lang/script`` counts of one parquet shard (vectorised with pyarrow, no Python loop over rows)."""
+LABELS = ("lang", "script")
+UNKNOWN = "?"
+
+
+def shard_counts(path: Path, missing: dict[str, list[str]] | None = None) -> dict[str, dict[str, int]]:
+    """Per ``lang/script`` counts of one parquet shard (vectorised with pyarrow, no Python loop over rows).
+
+    A label column the file lacks counts as ``?`` and is recorded in ``missing`` (file → column names)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, columns=["text", "lang", "script"])
+    try:
+        names = pq.read_schema(path).names
+        absent = [c for c in LABELS if c not in names]
+        if "text" not in names:
+            raise InputError(f"{path}: no `text` column (it has {', '.join(names) or 'no columns'}): corpus stats "
+                             "counts parquet files with a `text` column, as `jazari corpus build` writes them")
+        table = pq.read_table(path, columns=["text", *(c for c in LABELS if c in names)])
+    except (OSError, pa.ArrowException) as e:
+        raise InputError(f"{path}: not a readable parquet file ({e}): remove it from the folder, or rebuild the "
+                         "corpus") from None
+    if absent and missing is not None:
+        missing[str(path)] = absent
     if table.num_rows == 0:
         return {}
     text = table.column("text")
+    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+        raise InputError(f"{path}: its `text` column holds {text.type}, not text")
+    text = pc.fill_null(text, "")
+    labels = [_label(table, c, path) for c in LABELS]
     words = pc.list_value_length(pc.utf8_split_whitespace(text))
     t = pa.table({
-        "key": pc.binary_join_element_wise(table.column("lang"), table.column("script"), "/"),
+        "key": pc.binary_join_element_wise(*labels, "/"),
         "docs": pa.array([1] * table.num_rows, pa.int64()),
         "words": pc.cast(words, pa.int64()),
         "chars": pc.cast(pc.utf8_length(text), pa.int64()),
@@ -34,6 +59,20 @@ def shard_counts(path: Path) -> dict[str, dict[str, int]]:
     return {r["key"]: {c: int(r[f"{c}_sum"]) for c in ("docs", "words", "chars", "bytes")} for r in g}
 
 
+def _label(table: Any, column: str, path: Path) -> Any:
+    """A label column as text with nulls as ``?``; ``?`` throughout when the file has no such column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if column not in table.column_names:
+        return pa.chunked_array([pa.array([UNKNOWN] * table.num_rows, pa.string())])
+    try:
+        values = pc.cast(table.column(column), pa.string())
+    except pa.ArrowException as e:
+        raise InputError(f"{path}: its `{column}` column cannot be read as text ({e})") from None
+    return pc.fill_null(values, UNKNOWN)
+
+
 def corpus_stats(run_dir: Path) -> dict[str, Any]:
     """Totals per split, language, script and language/script for every parquet shard under ``run_dir``."""
     run_dir = Path(run_dir)
@@ -41,10 +80,11 @@ def corpus_stats(run_dir: Path) -> dict[str, Any]:
     files = [f for f in files if "_work" not in f.parts and "rejects" not in f.parts]
     zero = {"docs": 0, "words": 0, "chars": 0, "bytes": 0}
     out: dict[str, Any] = {"total": dict(zero), "by_split": {}, "by_lang": {}, "by_script": {}, "by_lang_script": {}}
+    missing: dict[str, list[str]] = {}
     for f in files:
         rel = f.relative_to(run_dir).parts
         split = rel[0] if len(rel) > 2 and rel[0] in ("train", "heldout") else "all"
-        for key, c in shard_counts(f).items():
+        for key, c in shard_counts(f, missing).items():
             lang, _, script = key.partition("/")
             for table, k in ((out["by_split"], split), (out["by_lang"], lang), (out["by_script"], script),
                              (out["by_lang_script"], key), (out, "total")):
@@ -53,6 +93,8 @@ def corpus_stats(run_dir: Path) -> dict[str, Any]:
                     row[m] += c[m]
     for k in ("by_split", "by_lang", "by_script", "by_lang_script"):
         out[k] = dict(sorted(out[k].items()))
+    if missing:  # only for files jazari did not write
+        out["missing_columns"] = missing
     return out
 
 

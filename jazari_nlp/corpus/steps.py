@@ -275,6 +275,10 @@ class Normalize(JazariFilter):
         return True if doc.text.strip() else (False, "empty_after_normalize")
 
 
+class LangIdStepError(RuntimeError):
+    """The language-id model failed on a text: the build stops (see ``build_corpus``)."""
+
+
 class LangId(JazariFilter):
     """Tags lang / lang_score / script; drops languages not kept and scores under the language's threshold."""
 
@@ -286,11 +290,18 @@ class LangId(JazariFilter):
     def _predict(self, texts: list[str]) -> list[tuple[str, float]]:
         if self._model is None:
             self._model = load_identifier(self.cfg.identifier)
-        if hasattr(self._model, "predict_batch"):
-            preds = self._model.predict_batch(texts)
-            preds = [p[0] if isinstance(p, list) else p for p in preds]
-        else:
-            preds = [self._model.predict(t, top_k=1)[0] for t in texts]
+        from jazari_nlp.text.langid import LangIdError
+
+        # errors="raise": a model that cannot predict must stop the build, not label every document `und`
+        # (which a `keep:` list then drops whole, silently).
+        try:
+            preds = self._model.predict_batch(texts, errors="raise")
+        except LangIdError as e:
+            model = self.cfg.identifier.model_path or "the shipped model"
+            raise LangIdStepError(f"{self.name}: language identification failed ({e}); model: {model}. Check "
+                                  "the model file (langid.identifier.model_path) or retrain it: jazari langid "
+                                  "train") from None
+        preds = [p[0] if isinstance(p, list) else p for p in preds]
         return [(str(p.label), float(p.score)) for p in preds]
 
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
@@ -383,14 +394,10 @@ class Decontaminate(JazariFilter):
 
     def _idx(self):
         if self._index is None:
-            from pathlib import Path
+            from jazari_nlp.corpus.decontam import benchmark_index
 
-            from jazari_nlp.corpus.decontam import build_index, read_benchmark_texts
-            from jazari_nlp.schema import expand_globs
-
-            files, _ = expand_globs(list(self.cfg.benchmarks))
-            texts = [t for f in files for t in read_benchmark_texts(Path(f), self.cfg.text_field)]
-            self._index = build_index(texts, self.cfg.n, self.cfg.min_item_words)
+            self._index = benchmark_index(list(self.cfg.benchmarks), self.cfg.text_field, self.cfg.n,
+                                          self.cfg.min_item_words)
         return self._index
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:

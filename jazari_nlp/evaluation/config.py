@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, model_validator
 
 from jazari_nlp.schema import InputGlob, StrictModel
 
@@ -27,3 +27,14 @@ class EvalConfig(StrictModel):
     batch_size: int = Field(8, ge=1)
     block_size: int | None = Field(None, ge=8, description="Window length (None: train.block_size or 512).")
     per_language: bool = Field(True, description="Also report each language (the corpus `lang` column).")
+
+    @model_validator(mode="after")
+    def _files_have_field(self, info: ValidationInfo) -> EvalConfig:
+        # A text_field the files lack would read nothing (or every row as an error): say it at validation.
+        if self.files and not (info.context or {}).get("skip_exists"):
+            from jazari_nlp.readers import files_field_problems
+
+            problems = files_field_problems(self.files, self.text_field, "eval")
+            if problems:
+                raise ValueError("; ".join(problems[:3]))
+        return self

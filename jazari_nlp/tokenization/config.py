@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from jazari_nlp.schema import InputGlob, StrictModel
 
@@ -51,3 +51,14 @@ class TokenizerConfig(StrictModel):
         if any(not t.strip() for t in v):
             raise ValueError(f"an empty token in {v!r}: remove it")
         return v
+
+    @model_validator(mode="after")
+    def _files_have_field(self, info: ValidationInfo) -> TokenizerConfig:
+        # A text_field the files lack would read nothing (or every row as an error): say it at validation.
+        if self.files and not (info.context or {}).get("skip_exists"):
+            from jazari_nlp.readers import files_field_problems
+
+            problems = files_field_problems(self.files, self.text_field, "tokenizer")
+            if problems:
+                raise ValueError("; ".join(problems[:3]))
+        return self

@@ -109,3 +109,14 @@ class TrainConfig(StrictModel):
     gradient_checkpointing: bool = False
     max_train_documents: int | None = Field(None, ge=1)
     dataloader_workers: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _files_have_field(self, info: ValidationInfo) -> TrainConfig:
+        # A text_field the files lack would read nothing (or every row as an error): say it at validation.
+        if self.files and not (info.context or {}).get("skip_exists"):
+            from jazari_nlp.readers import files_field_problems
+
+            problems = files_field_problems(self.files, self.text_field, "train")
+            if problems:
+                raise ValueError("; ".join(problems[:3]))
+        return self
