@@ -109,34 +109,30 @@ def _held_out(text: str, share: float, salt: str = "") -> bool:
     return share > 0 and (zlib.crc32((salt + text).encode("utf-8", "replace")) % 10_000) < share * 10_000
 
 
-def _rows(path: Path, fmt: str) -> Iterator[dict[str, str]]:
-    if fmt == "auto":
-        fmt = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}.get(path.suffix, "txt")
-    with path.open(encoding="utf-8", errors="replace", newline="" if fmt in ("csv", "tsv") else None) as fh:
-        if fmt == "txt":
-            for line in fh:
-                yield {"text": line.rstrip("\n")}
-        elif fmt == "jsonl":
-            for line in fh:
-                line = line.strip()
-                if line:
-                    try:
-                        obj = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue
-                    if isinstance(obj, dict):
-                        yield {k: str(v) for k, v in obj.items()}
-        else:
-            first = fh.readline()
-            delim = "\t" if fmt == "tsv" else ","
-            header = next(csv.reader([first], delimiter=delim))
-            if fmt == "tsv" and not {"text", "label"} & set(header) and len(header) == 2:
-                # headerless "label<TAB>text"
-                fh.seek(0)
-                header = ["label", "text"]
-            reader = csv.reader(fh, delimiter=delim, quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL)
-            for values in reader:
-                yield dict(zip(header, values, strict=False))
+def _rows(path: Path, fmt: str, text_field: str = "text") -> Iterator[dict[str, str]]:
+    """Rows of a labelled file, read by :mod:`jazari_nlp.readers` (txt, JSONL, CSV/TSV with a header, parquet);
+    a headerless two-column TSV is ``label<TAB>text``. Unusable rows are counted and reported on stderr."""
+    from jazari_nlp.readers import ReadOptions, file_fields, format_of, iter_items
+
+    opts = ReadOptions(format=fmt, text_field=text_field, id_field=None, keep_fields=("*",))
+    header = file_fields(path, opts) or []
+    if format_of(path, opts, default="txt") == "tsv" and not {"text", "label", text_field} & set(header) \
+            and len(header) == 2:
+        with path.open(encoding="utf-8", errors="replace", newline="") as fh:  # headerless "label<TAB>text"
+            for values in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
+                yield dict(zip(["label", "text"], values, strict=False))
+        return
+    bad = 0
+    for item in iter_items(path, opts):
+        if item.error:
+            bad += 1
+            continue
+        row = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in item.fields.items()}
+        row[text_field] = item.text
+        yield row
+    if bad:
+        print(f"langid train: {path}: {bad} unusable rows skipped (malformed or without {text_field!r})",
+              file=sys.stderr)
 
 
 def iter_examples(source: LangIdSource, split: str = "train") -> Iterator[tuple[str, str]]:
@@ -147,7 +143,7 @@ def iter_examples(source: LangIdSource, split: str = "train") -> Iterator[tuple[
     files = [f for f in files if f not in skip]
     count = 0
     for path in files:
-        for row in _rows(path, source.format):
+        for row in _rows(path, source.format, source.text_field):
             if any(row.get(k) != v for k, v in source.where.items()):
                 continue
             text = (row.get(source.text_field) or "").strip()
