@@ -289,8 +289,9 @@ class QualityStep(StrictModel):
 
     defaults: QualityThresholds = Field(default_factory=QualityThresholds, description="Thresholds for every "
                                         "language: the keys written here win over the shipped table.")
-    per_language: dict[str, QualityThresholds] = Field(
-        default_factory=dict, description="Per-language thresholds: win over `defaults` and the shipped table.")
+    per_language: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-language thresholds (QualityThresholds keys, `short` included): "
+        "win over `defaults` and the shipped table.")
     use_shipped_table: bool = Field(True, description="Start from jazari's FineWeb-2-derived per-language table.")
     long_min_words: int = Field(LONG_MIN_WORDS, ge=1, description="Kind auto: documents with at least this many "
                                 "words get the long-document rules.")
@@ -298,17 +299,19 @@ class QualityStep(StrictModel):
         default_factory=dict, description="Extra/replacement stopword lists (default: corpus/stopwords/<lang>.txt)."
     )
 
-    @field_validator("per_language", mode="before")
-    @classmethod
-    def _known_override_keys(cls, v: Any) -> Any:
-        if isinstance(v, dict):
-            for lang, over in v.items():
-                _check_keys(over, QualityThresholds, str(lang))
-        return v
-
     @field_validator("per_language")
     @classmethod
-    def _known_override_languages(cls, v: dict[str, QualityThresholds]) -> dict[str, QualityThresholds]:
+    def _check_overrides(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from pydantic import ValidationError
+
+        for lang, over in v.items():
+            _check_keys(over, QualityThresholds, str(lang))  # typo'd keys fail here, before any work
+            try:
+                QualityThresholds.model_validate(over)
+            except ValidationError as e:
+                err = e.errors()[0]
+                where = ".".join(map(str, (lang, *err["loc"])))
+                raise ValueError(f"{where}: {err['msg']}; found {err.get('input')!r}") from None
         return _language_keys(v, "quality.per_language")
 
     @field_validator("stopwords")
