@@ -131,8 +131,8 @@ def test_quality_langid_pii_reasons(tmp_path):
     build_corpus(cfg, tmp_path / "out", progress=False)
     m = json.loads((tmp_path / "out" / "manifest.json").read_text())
     by_id = {r["id"]: r["reason"] for r in read_rejects(tmp_path / "out")}
-    assert by_id == {"d:short": "quality_too_few_words", "d:dups": "quality_dup_lines",
-                     "d:digits": "quality_digit_ratio"}
+    assert by_id == {"short": "quality_too_few_words", "dups": "quality_dup_lines",  # the input's own ids
+                     "digits": "quality_digit_ratio"}
     (row,) = read_rows(tmp_path / "out")
     assert row["text"].endswith("3yet l <PHONE> wla kteb l <EMAIL>") and row["pii_replaced"] == 2
     assert m["pii"] == {"EMAIL": 1, "PHONE": 1}

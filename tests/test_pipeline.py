@@ -257,6 +257,6 @@ def test_unusable_jsonl_lines_in_stage_files_are_reported(tmp_path, caplog):
 
     f = tmp_path / "a.jsonl"
     f.write_text('{"text": "salam"}\n{broken\n{"body": "x"}\n\n{"text": "ⴰⵣⵓⵍ"}\n', encoding="utf-8")
-    with caplog.at_level("WARNING", logger="jazari_nlp.textio"):
+    with caplog.at_level("WARNING", logger="jazari_nlp.readers"):
         assert list(iter_texts([f])) == ["salam", "ⴰⵣⵓⵍ"]
-    assert "2 lines skipped" in caplog.text
+    assert "2 records not usable (1 malformed_json, 1 missing_text_field), first at line 2" in caplog.text

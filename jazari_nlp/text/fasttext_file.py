@@ -27,7 +27,7 @@ VERSION = 12  # FASTTEXT_VERSION: the newest format fastText reads (11 is read t
 _HEAD = struct.Struct("<ii")  # magic, version
 _BOOL = struct.Struct("<?")
 _ARGS = struct.Struct("<12id")  # dim ws epoch minCount neg wordNgrams loss model bucket minn maxn lrUpdateRate, t
-_DICT = struct.Struct("<iiiqq")  # size nwords nlabels ntokens pruneidx_size
+_DICT = struct.Struct("<iiiqq")  # size nwords nlabels ntokens pruneidx_size (-1: not pruned)
 _DENSE = struct.Struct("<qq")  # m n, then m*n float32
 _QUANT = struct.Struct("<?qqi")  # qnorm m n codesize, then codesize bytes and a product quantizer
 _PQ = struct.Struct("<iiii")  # dim nsubq dsub lastdsub, then dim*256 float32 centroids
@@ -76,7 +76,7 @@ class _Walk:
         args = self.read(_ARGS)
         dim, bucket = args[0], args[8]
         n_entries, nwords, nlabels, _, n_pruned = self.read(_DICT)
-        if dim <= 0 or bucket < 0 or n_pruned < 0 or nwords < 0 or nlabels < 0 or nwords + nlabels != n_entries:
+        if dim <= 0 or bucket < 0 or n_pruned < -1 or nwords < 0 or nlabels < 0 or nwords + nlabels != n_entries:
             _fail(self.path, f"damaged: its header makes no sense (dimension {dim}, {n_entries} dictionary entries "
                              f"for {nwords} words + {nlabels} labels)")
         for _ in range(n_entries):  # each entry: the word's bytes, NUL, int64 count, int8 type
@@ -84,7 +84,7 @@ class _Walk:
             if end < 0:
                 self.truncated()
             self.off = end + 10
-        self.off += 8 * n_pruned  # (int32, int32) pairs
+        self.off += 8 * max(n_pruned, 0)  # (int32, int32) pairs; -1 = never pruned
         quant = self.read(_BOOL)[0]
         self.matrix(quant, dim)
         qout = self.read(_BOOL)[0]
