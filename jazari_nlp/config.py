@@ -42,7 +42,10 @@ class ExperimentConfig(StrictModel):
     name: str = Field(description="Run name; the run directory is output_dir/name.")
     seed: int = Field(0, description="Seed for data splits, initialisation and data order (0 to 2**32 - 1).")
     output_dir: ConfigPath = Field(Path("runs"), description="Folder holding run directories (relative to this file).")
-    allow_network: bool = Field(False, description="Allow Hub downloads (off: everything is local).")
+    allow_network: bool = Field(
+        False, description="Allow Hub data sets as corpus sources (`hub:`); models are always local folders "
+        "(off: nothing is downloaded)."
+    )
     run_dir: ConfigPath | None = Field(None, description="Explicit run directory (default: output_dir/name).")
     languages: list[LanguageSpec] = Field(
         default_factory=list, description="Extra language varieties for the registry (code, script, name, aliases)."

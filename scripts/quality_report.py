@@ -41,17 +41,18 @@ JUNK_EXPECTED = {"boilerplate": "rejected", "repeated_paragraph": "rejected", "d
                  "control_chars": "repaired and kept"}
 
 
-def real_sources(data: Path) -> list[dict]:
-    """The real-text sources, each read the way its files are laid out (all ``kind: auto``)."""
+def real_sources(data: Path, kind: str = "auto") -> list[dict]:
+    """The real-text sources, each read the way its files are laid out, all of one ``kind``."""
     sib = {f"sib200_{lang}": [str(data / "sib200" / lang / f"{split}.tsv") for split in ("train", "dev")]
            for lang in ("ary_Arab", "arb_Arab", "tzm_Tfng", "kab_Latn")}
-    return [
+    sources = [
         {"name": "afrisenti_train", "paths": [str(data / "afrisenti/ary/train.tsv")], "text_field": "tweet"},
         {"name": "afrisenti_dev", "paths": [str(data / "afrisenti/ary/dev.tsv")], "text_field": "tweet"},
         {"name": "doda_sentences", "paths": [str(data / "doda_v1/sentences.csv")], "text_field": "darija"},
         *({"name": name, "paths": paths, "text_field": "text"} for name, paths in sib.items()),
         {"name": "kabyle_cc0", "paths": [str(data / "kabyle_cc0/*.txt")]},
     ]
+    return [{**s, "kind": kind} for s in sources]
 
 
 def junk_type(text: str) -> str:
@@ -71,9 +72,9 @@ def junk_type(text: str) -> str:
     return "mojibake"
 
 
-def build(sources: list[dict], out: Path) -> tuple[dict[str, Counter], dict[str, int], dict[str, str]]:
-    """Run the default pipeline; per source the reasons of its rejects (``kept`` included), the number of
-    documents of 100 words or more, and the reason per document id."""
+def build(sources: list[dict], out: Path) -> tuple[dict[str, Counter], dict[str, str]]:
+    """Run the default pipeline; per source the count of each outcome (reject reasons and ``kept``), and the
+    outcome per document id."""
     import pyarrow.parquet as pq
 
     from jazari_nlp.corpus.build import build_corpus
@@ -98,7 +99,7 @@ def build(sources: list[dict], out: Path) -> tuple[dict[str, Counter], dict[str,
             for src, rid in zip(t["source"], t["id"], strict=True):
                 counts[src]["kept"] += 1
                 by_id[rid] = "kept"
-    return counts, {}, by_id
+    return counts, by_id
 
 
 def word_counts(sources: list[dict]) -> dict[str, list[int]]:
@@ -116,9 +117,10 @@ def word_counts(sources: list[dict]) -> dict[str, list[int]]:
     return out
 
 
-def source_rows(counts: dict[str, Counter], words: dict[str, list[int]]) -> list[dict]:
+def source_rows(counts: dict[str, Counter], words: dict[str, list[int]], order: list[str]) -> list[dict]:
     rows = []
-    for name, c in counts.items():
+    for name in sorted(counts, key=lambda n: order.index(n) if n in order else len(order)):
+        c = counts[name]
         read = sum(c.values())
         dups = {k: c[k] for k in DUPLICATES}
         base = read - sum(dups.values())
@@ -153,12 +155,13 @@ def _reasons(pairs: list) -> str:
 
 
 def print_tables(rows: list[dict], junk: list[dict]) -> None:
-    print(f"{'source':18} {'read':>6} {'exact':>6} {'near':>5} {'kept':>6} {'keep%':>6} {'>=100w%':>7}  top reasons")
+    print(f"{'source':18} {'read':>6} {'exact':>6} {'near':>5} {'kept':>6} {'keep%':>6} {'>=100w%':>7} "
+          f"{'max w':>5}  top reasons")
     for r in rows:
         rate = f"{100 * r['keep_rate']:.1f}" if r["keep_rate"] is not None else "-"
         long = f"{100 * r['long_share']:.1f}" if r["long_share"] is not None else "-"
         print(f"{r['source']:18} {r['read']:6d} {r['exact_duplicates']:6d} {r['near_duplicates']:5d} "
-              f"{r['kept']:6d} {rate:>6} {long:>7}  {_reasons(r['top_reasons'])}")
+              f"{r['kept']:6d} {rate:>6} {long:>7} {r['max_words'] or '-':>5}  {_reasons(r['top_reasons'])}")
     if junk:
         print(f"\n{'bench kind':10} {'type':18} {'docs':>5} {'rejected%':>9}  top reasons  (expected)")
         for j in junk:
@@ -171,6 +174,8 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DATA, help="The real-text folder (default ../shared/data).")
     ap.add_argument("--bench-mb", type=float, default=2, help="Size of the benchmark corpus (0: skip it).")
     ap.add_argument("--workdir", type=Path, default=None, help="Keep the builds here (default: a temp folder).")
+    ap.add_argument("--kind", default="auto", help="Source kind of the real-text sources (web: the long-document "
+                    "rules on everything, as before issue #7).")
     ap.add_argument("--json", action="store_true", help="Print JSON instead of tables.")
     args = ap.parse_args()
     if not args.data.is_dir():
@@ -181,9 +186,9 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = args.workdir or Path(tmp)
-        sources = real_sources(args.data)
-        counts, _, _ = build(sources, work / "real")
-        rows = source_rows(counts, word_counts(sources))
+        sources = real_sources(args.data, args.kind)
+        counts, _ = build(sources, work / "real")
+        rows = source_rows(counts, word_counts(sources), [s["name"] for s in sources])
         junk: list[dict] = []
         if args.bench_mb:
             info = make_corpus(work / "bench_input", args.bench_mb, seed=0, shards=1)
@@ -191,8 +196,8 @@ def main() -> int:
             bench_in = [json.loads(line) for f in files for line in f.open(encoding="utf-8")]
             for kind in ("auto", "web"):
                 src = {"name": f"bench_{kind}", "paths": [str(f) for f in files], "kind": kind}
-                c, _, by_id = build([src], work / f"bench_{kind}")
-                rows += source_rows(c, {})
+                c, by_id = build([src], work / f"bench_{kind}")
+                rows += source_rows(c, {}, [src["name"]])
                 junk += junk_rows(bench_in, by_id, kind)
     target = {r["source"]: r["keep_rate"] for r in rows if r["source"] in TARGET_SOURCES}
     ok = all(v is not None and v >= TARGET for v in target.values()) and len(target) == len(TARGET_SOURCES)

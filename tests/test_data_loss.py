@@ -181,6 +181,10 @@ def test_partial_loss_warns_then_fails_above_the_share(tmp_path):
     m = json.loads((out / "manifest.json").read_text())
     assert [a["level"] for a in m["alarms"]] == ["warning"]
     assert any("source 'a' lost 33% of its non-duplicate documents: read 60, kept 40" in w for w in m["warnings"])
+    from jazari_nlp.corpus.card import write_card
+
+    card = write_card(out).read_text(encoding="utf-8")  # the card shows the loss too
+    assert "## Warnings" in card and "source 'a' lost 33%" in card and "| 20 (empty: 20) |" in card
     with pytest.raises(CorpusLossError, match="source 'a' lost 33%"):
         build_corpus(cfg(tmp_path, sources, steps, alarms={"fail_above": 0.3}), out, progress=False)
 

@@ -1,14 +1,21 @@
 """Text commands: ``jazari normalize``, ``jazari langid``, ``jazari translit`` (owned by the text layer).
 
-Each reads stdin or files (``.txt`` one text per line, ``.jsonl`` with ``--field``), streams, writes one JSON
-object per line (``{"text": ..., "lang": ..., "score": ...}``) and reports throughput on stderr at the end.
+Each reads stdin, files or folders through :mod:`jazari_nlp.readers` (txt one text per line, JSONL/``.json``,
+CSV/TSV with a header, parquet, ``save_to_disk`` folders; ``--field`` names the text field or column), streams,
+writes one JSON object per record (the record's other fields kept, the results added) and reports throughput on
+stderr at the end. A record that cannot be used is one ``{"error": ..., "source": ..., "line": n}`` line and the
+stream goes on; the exit code is 1 only when no record at all could be used, 2 when ``--field`` is missing.
 """
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
+import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,105 +24,248 @@ import typer
 langid_app = typer.Typer(help="Identify languages, or train the identifier.\n\nExample: echo 'wach labas?' | jazari langid identify",
                          no_args_is_help=True)
 
+FILES_HELP = ("Input files or folders (read recursively): .txt (one text per line), .jsonl/.json, .csv/.tsv "
+              "with a header, .parquet, save_to_disk folders (default: stdin).")
+FIELD_HELP = "Field (JSONL) or column (CSV/TSV/parquet) holding the text."
+QUIET_HELP = "Do not print the throughput report on stderr (errors are still printed)."
+# JSON lines on stdin are recognised from this many non-empty lines (one on a terminal)
+STDIN_LOOKAHEAD = 5
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-def _lines(stream) -> Iterator[str]:
-    """Text lines of a binary stream: UTF-8, else Windows-1256/1252 (per line, via ``decode_bytes``)."""
-    from jazari_nlp.text.normalize import decode_bytes
-
-    for raw in stream:
-        yield decode_bytes(raw.rstrip(b"\r\n"))
+Line = tuple[int, str, "str | None", dict]  # (1-based line number, text, error, extra), as readers.text_lines
 
 
-def _is_json_object(line: str) -> bool:
-    if not line.lstrip().startswith("{"):
-        return False
+def _read_options(field: str, fmt: str):
+    from jazari_nlp.readers import ReadOptions
+
+    # every column of a row comes out next to the results; no id column is singled out
+    return ReadOptions(format=fmt, text_field=field, id_field=None, keep_fields=("*",))
+
+
+# ------------------------------------------------------------------------------------------------ stdin
+
+
+def _stdin_lines() -> Iterator[Line]:
+    """Every line of stdin, blank ones included: UTF-16/32 found from a BOM or the NUL pattern, CR-only endings
+    split, each line decoded by ``decode_line`` (UTF-8, clean legacy encodings, else ``invalid_utf8`` /
+    ``binary_data``). Streams: only the first chunk available is looked at before the first line comes out."""
+    from jazari_nlp.readers import SNIFF_BYTES, binary_lines, decode_line, sniff_encoding
+
+    src = sys.stdin.buffer
+    # a fresh buffer over the raw stream: peek() then returns the bytes available now, without waiting for more
+    f = io.BufferedReader(getattr(src, "raw", src), buffer_size=SNIFF_BYTES)
+    head = f.peek(SNIFF_BYTES)[:SNIFF_BYTES]
+    enc, bom = sniff_encoding(head)
+    if enc == "utf-8":  # a UTF-8 BOM: drop it and read on line by line
+        f.read(bom)
+        head, enc = f.peek(SNIFF_BYTES)[:SNIFF_BYTES], None
+    if enc is not None:
+        yield from _wide_lines(f.read()[bom:], enc)
+        return
+    for n, raw in enumerate(binary_lines(f, head), 1):
+        yield (n, *decode_line(raw))
+
+
+def _wide_lines(data: bytes, enc: str) -> Iterator[Line]:
+    """Lines of UTF-16/32 input (read whole); bytes after the first undecodable one are one error line."""
+    import base64
+
     try:
-        return isinstance(json.loads(line), dict)
-    except ValueError:
-        return False
+        text, bad = data.decode(enc), b""
+    except UnicodeDecodeError as e:
+        text, bad = data[: e.start].decode(enc), data[e.start:]
+    lines = text.splitlines()
+    for n, line in enumerate(lines, 1):
+        yield n, line, None, {"encoding": enc}
+    if bad:
+        yield (len(lines) + 1, bad.decode(enc, errors="replace"), "invalid_encoding",
+               {"encoding": enc, "raw_b64": base64.b64encode(bad).decode("ascii")})
 
 
-def _records(files: list[Path] | None, field: str) -> Iterator[tuple[dict | None, str | None]]:
-    """``(record, text)`` for each line of the inputs (record is the parsed JSONL object, else None).
-
-    Files ending in ``.jsonl``/``.json`` are JSON lines, others one text per line; on stdin, JSON lines are
-    recognised from the first non-empty line. Bytes that are not UTF-8 are decoded as Windows-1256 (Arabic) or
-    Windows-1252. A line that cannot be used (malformed JSON, not an object, no ``field``) comes back as
-    ``({"error": reason, "source": path, "line": n}, None)``: the commands write it out as it is, so every input
-    line has exactly one output line and nothing is dropped silently.
-    """
-    inputs = [(str(p), p.open("rb"), p.suffix in (".jsonl", ".json")) for p in files] if files else [
-        ("<stdin>", sys.stdin.buffer, None)]
-    for name, fh, jsonl in inputs:
-        for n, line in enumerate(_lines(fh), 1):
-            if jsonl is None and line.strip():
-                jsonl = _is_json_object(line)  # stdin: decided by its first non-empty line
-            if not jsonl:
-                yield None, line
-                continue
-            where = {"source": name, "line": n}
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                yield {"error": "malformed_json", **where}, None
-                continue
-            if not isinstance(rec, dict):
-                yield {"error": "not_a_json_object", **where}, None
-            elif not isinstance(rec.get(field), str):
-                yield {"error": f"missing_text_field:{field}", **where}, None
-            else:
-                yield rec, rec[field]
-        if files:
-            fh.close()
+def _looks_like_json_lines(head: list[Line]) -> bool:
+    """Most of the first non-empty, decodable lines start with ``{``: one malformed line does not turn the
+    JSON lines after it into plain text, nor one line starting with ``{`` plain text into JSON."""
+    texts = [t for _, t, err, _ in head if not err and t.strip()]
+    return 2 * sum(t.lstrip().startswith("{") for t in texts) > len(texts)
 
 
-def _emit(rec: dict | None, field: str, text: str, extra: dict) -> None:
-    out = dict(rec) if rec is not None else {}
-    out[field if rec is not None else "text"] = text
-    out.update(extra)
-    sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+def _check_stdin_field(head: list[Line], field: str) -> None:
+    """Exit 2 when JSON objects were read from stdin and none of them has ``field`` (like files' check_fields)."""
+    from jazari_nlp.cli.common import fail
+    from jazari_nlp.readers import _guess_text_field, loads_json
+
+    keys: dict[str, None] = {}
+    for _, text, err, _ in head:
+        try:
+            row = loads_json(text) if not err and text.strip() else None
+        except (ValueError, RecursionError):
+            row = None
+        if isinstance(row, dict):
+            if field in row:
+                return
+            keys.update(dict.fromkeys(row))
+    if keys:
+        guess = _guess_text_field(list(keys))
+        fix = f"use --field {guess}" if guess else "use --field with one of them"
+        fail(f"<stdin> has no field {field!r} in its first JSON lines (their fields: {', '.join(keys)}); {fix}")
 
 
-def _stream(files: list[Path] | None, field: str, raw: bool, one: Callable[[str], tuple[str, str, dict]]) -> None:
-    """Apply ``one(text) -> (raw line, text for JSON, extra JSON keys)`` to every input line, stream the results
-    and report throughput; unusable lines are written out with their error (see :func:`_records`)."""
-    n = nbytes = errors = 0
+def _stdin_items(field: str) -> Iterator:
+    """The records of stdin: JSON lines (blank lines skipped) or one text per line (blank lines kept: an
+    empty text), decided from the first :data:`STDIN_LOOKAHEAD` non-empty lines."""
+    from jazari_nlp.readers import iter_items
+
+    lines = _stdin_lines()
+    want = 1 if sys.stdin.isatty() else STDIN_LOOKAHEAD  # a person typing sees each line's result at once
+    head: list[Line] = []
+    for line in lines:
+        head.append(line)
+        if sum(bool(err or t.strip()) for _, t, err, _ in head) >= want:
+            break
+    stream = itertools.chain(head, lines)
+    if _looks_like_json_lines(head):
+        _check_stdin_field(head, field)
+        yield from iter_items(Path("<stdin>"), _read_options(field, "jsonl"),
+                              lines=(ln for ln in stream if ln[2] or ln[1].strip()))
+    else:
+        yield from iter_items(Path("<stdin>"), _read_options(field, "txt"), lines=stream)
+
+
+# ------------------------------------------------------------------------------------------------ files
+
+
+def _file_sources(files: list[Path], field: str) -> list[tuple[str, Iterator]]:
+    """``(name, records)`` per input file, folders expanded. Checked before anything is written: a path that is
+    neither a file nor a folder, a folder with nothing to read, or a ``--field`` that a file's header / first
+    rows lack is a clear error (exit 2); the files a folder holds but that are not read are named on stderr."""
+    from jazari_nlp.cli.common import fail
+    from jazari_nlp.readers import check_fields, detect_format, expand_inputs
+
+    inputs, empty, notes = expand_inputs(files)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    for pat in empty:
+        p = Path(pat)
+        fail(f"{p}: no file of a known format in this folder (.txt, .jsonl, .json, .csv, .tsv, .parquet...)"
+             if p.is_dir() else f"{p} is neither a file nor a folder: give a file, a folder or nothing (stdin)")
+    sources = []
+    for path in inputs:
+        fmt = detect_format(path, default="txt")  # a file named explicitly with another extension: plain text
+        opts = _read_options(field, fmt)
+        problem = check_fields(path, opts, where="--field")
+        if problem:  # readers words its fix for configs ("set --field: x"); a command line says "use"
+            fail(problem.replace("; set --field: ", "; use --field ").replace("; set --field to", "; use --field with"))
+        sources.append((str(path), _file_items(path, fmt, opts)))
+    return sources
+
+
+def _file_items(path: Path, fmt: str, opts) -> Iterator:
+    """``iter_items`` of one file; in a txt file the blank lines it skips come back as empty texts, so that every
+    line has one output line (``--raw`` output stays aligned with the input)."""
+    from jazari_nlp.readers import Item, iter_items
+
+    last = 0
+    for item in iter_items(path, opts):
+        if fmt == "txt" and item.line > last + 1:
+            yield from (Item("", n) for n in range(last + 1, item.line))
+        last = max(last, item.line)
+        yield item
+
+
+def _records(files: list[Path] | None, field: str) -> Iterator[tuple[str, object]]:
+    """``(source name, readers.Item)`` for every record of the inputs (stdin when there are none), in order."""
+    for name, items in _file_sources(files, field) if files else [("<stdin>", _stdin_items(field))]:
+        for item in items:
+            yield name, item
+
+
+# ------------------------------------------------------------------------------------------------ output
+
+
+def _write(text: str) -> None:
+    """Write to stdout; a terminal that cannot show a character gets '?' instead of a crash."""
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:
+        enc = sys.stdout.encoding or "utf-8"
+        sys.stdout.write(text.encode(enc, "replace").decode(enc))
+
+
+def _dumps(obj: dict) -> str:
+    """One JSON line; lone surrogates left in other fields (``"\\ud800"`` escapes in the input) are written as
+    the same escapes, which is valid JSON and cannot fail to encode."""
+    out = json.dumps(obj, ensure_ascii=False, default=str)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
+
+
+def _error_record(name: str, item, field: str) -> dict:
+    error = f"missing_text_field:{field}" if item.error == "missing_text_field" else item.error
+    rec = {"error": error, "source": name, "line": item.line}
+    if item.error == "unreadable_file":
+        rec["detail"] = item.extra.get("error")
+    elif item.error == "malformed_row":
+        rec.update({k: item.extra[k] for k in ("columns", "header_columns") if k in item.extra})
+    return rec
+
+
+def _stream(files: list[Path] | None, field: str, raw: bool, one: Callable[[str], tuple[str, str, dict]],
+            quiet: bool = False) -> None:
+    """Apply ``one(text) -> (raw line, text for JSON, extra JSON keys)`` to every input record, stream the
+    results and report throughput. An unusable record is written with its error (JSON mode) or as an empty
+    line and a note on stderr (raw mode). Lone surrogates are removed from the text first (counted).
+    Exit 1 when not one record could be used."""
+    from jazari_nlp.cli.common import fail
+
+    n = nbytes = surrogates = 0
+    errors: Counter[str] = Counter()
     start = time.perf_counter()
-    for rec, text in _records(files, field):
-        if text is None:
-            _emit_error(rec, raw)
-            errors += 1
+    for name, item in _records(files, field):
+        if item.error:
+            rec = _error_record(name, item, field)
+            errors[rec["error"]] += 1
+            if raw:
+                _write("\n")
+                typer.echo(f"{name}:{item.line}: {rec['error']}", err=True)
+            else:
+                _write(_dumps(rec) + "\n")
             continue
+        text, k = _SURROGATE.subn("", item.text)
+        surrogates += k
         line, json_text, extra = one(text)
         if raw:
-            sys.stdout.write(line + "\n")
+            _write(line + "\n")
         else:
-            _emit(rec, field, json_text, extra)
+            out = dict(item.fields)
+            out[field if item.fields else "text"] = json_text
+            out.update(extra)
+            _write(_dumps(out) + "\n")
         n += 1
-        nbytes += len(text.encode("utf-8", "replace"))
-    _report(n, nbytes, start, errors)
+        nbytes += len(text.encode("utf-8"))
+    sys.stdout.flush()
+    if not quiet:
+        _report(n, nbytes, start, errors, surrogates)
+    if n == 0 and errors:
+        fail(f"no input line could be used ({_reasons(errors)})", code=1)
 
 
-def _emit_error(rec: dict, raw: bool) -> None:
-    """JSON mode: the error record itself. Raw mode: an empty line (keeps lines aligned) and a note on stderr."""
-    if raw:
-        sys.stdout.write("\n")
-        typer.echo(f"{rec['source']}:{rec['line']}: {rec['error']}", err=True)
-    else:
-        sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+def _reasons(errors: Counter) -> str:
+    return ", ".join(f"{k} {e}" for e, k in errors.most_common())
 
 
-def _report(n: int, nbytes: int, start: float, errors: int = 0) -> None:
+def _report(n: int, nbytes: int, start: float, errors: Counter | None = None, surrogates: int = 0) -> None:
     secs = max(time.perf_counter() - start, 1e-9)
-    bad = f" ({errors} unusable lines written with an `error` key)" if errors else ""
+    total = sum(errors.values()) if errors else 0
+    bad = f" ({total} unusable lines written with an `error` key: {_reasons(errors)})" if total else ""
+    lone = f"; {surrogates} lone surrogates removed" if surrogates else ""
     typer.echo(f"{n} texts, {nbytes / 1e6:.2f} MB in {secs:.2f}s: {nbytes / 1e6 / secs:.2f} MB/s, "
-               f"{n / secs:.0f} texts/s{bad}", err=True)
+               f"{n / secs:.0f} texts/s{bad}{lone}", err=True)
 
 
 def normalize_cmd(
-    files: list[Path] = typer.Argument(None, help="Input .txt/.jsonl files (default: stdin).", exists=True),
+    files: list[Path] = typer.Argument(None, help=FILES_HELP, exists=True),
     profile: str = typer.Option("train", help="train (keeps meaning) or match (dedup/search keys)."),
-    field: str = typer.Option("text", help="JSONL field holding the text."),
+    field: str = typer.Option("text", help=FIELD_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     unify_g: bool = typer.Option(None, "--unify-g/--no-unify-g", help="Fold ݣ گ into ڭ."),
     strip_diacritics: bool = typer.Option(None, "--strip-diacritics/--keep-diacritics"),
     ascii_digits: bool = typer.Option(None, "--ascii-digits/--keep-digits"),
@@ -124,6 +274,7 @@ def normalize_cmd(
     """Normalize text.
 
     Example: jazari normalize --profile match corpus.jsonl --field text > keys.jsonl
+    Example: jazari normalize tweets.csv --field tweet --raw
     """
     from jazari_nlp.cli.common import fail
     from jazari_nlp.text.normalize import PROFILES, normalize
@@ -136,15 +287,16 @@ def normalize_cmd(
                         ascii_digits=ascii_digits, newlines="space")
         return out, out, {}
 
-    _stream(files, field, raw, one)
+    _stream(files, field, raw, one, quiet)
 
 
 def translit_cmd(
-    files: list[Path] = typer.Argument(None, help="Input .txt/.jsonl files (default: stdin).", exists=True),
+    files: list[Path] = typer.Argument(None, help=FILES_HELP, exists=True),
     source: str = typer.Option("ary_Latn", help="ary_Latn (Arabizi) or ary_Arab."),
     target: str = typer.Option("ary_Arab", help="ary_Arab or ary_Latn."),
     eight: str = typer.Option("ه", help="What the digit 8 stands for: ه or غ."),
-    field: str = typer.Option("text", help="JSONL field holding the text."),
+    field: str = typer.Option("text", help=FIELD_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     raw: bool = typer.Option(False, "--raw", help="Write plain text lines instead of JSON."),
 ) -> None:
     """Transliterate Arabizi to Arabic-script Darija, or back.
@@ -157,13 +309,14 @@ def translit_cmd(
         out = transliterate(text, source=source, target=target, eight=eight)
         return out, text, {"translit": out, "source": source, "target": target}
 
-    _stream(files, field, raw, one)
+    _stream(files, field, raw, one, quiet)
 
 
 @langid_app.command("identify")
 def langid_identify(
-    files: list[Path] = typer.Argument(None, help="Input .txt/.jsonl files (default: stdin).", exists=True),
-    field: str = typer.Option("text", help="JSONL field holding the text."),
+    files: list[Path] = typer.Argument(None, help=FILES_HELP, exists=True),
+    field: str = typer.Option("text", help=FIELD_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     top_k: int = typer.Option(1, help="Also list the k best labels (key 'top')."),
     words: bool = typer.Option(False, "--words", help="Add per-word labels and the code-switching ratio."),
     model: Path = typer.Option(None, help="A fastText model (ours, GlotLID or OpenLID); default: shipped.",
@@ -172,6 +325,7 @@ def langid_identify(
     """Identify the language of each line.
 
     Example: jazari langid identify tweets.jsonl --field text --words > tagged.jsonl
+    Example: jazari langid identify data/ --field tweet -q
     """
     from jazari_nlp.text.langid import LangIdConfig, code_switching_ratio, load_identifier, tag_words
 
@@ -188,7 +342,7 @@ def langid_identify(
             extra["code_switching"] = round(code_switching_ratio(text, ident), 4)
         return "", text, extra
 
-    _stream(files, field, False, one)
+    _stream(files, field, False, one, quiet)
 
 
 @langid_app.command("train")

@@ -85,6 +85,13 @@ def _dedup_line(manifest: dict, kind: str) -> str:
     return f"{n:,} of {step['in']:,} documents removed ({_pct(n, step['in'])})"
 
 
+def _lost(s: dict | None) -> str:
+    if not s:
+        return "-"
+    reasons = ", ".join(f"{k}: {v:,}" for k, v in s["rejected"].items() if k not in ("exact_duplicate", "near_duplicate"))
+    return f"{s['lost']:,}" + (f" ({reasons})" if reasons else "")
+
+
 def render_card(manifest: dict, examples: dict[str, list[str]], chart_name: str, name: str) -> str:
     langs = sorted({k.split("_")[0] for k in manifest["languages"] if k != "und"})
     licenses = sorted({s["license"].lower() for s in manifest["sources"]})
@@ -93,8 +100,13 @@ def render_card(manifest: dict, examples: dict[str, list[str]], chart_name: str,
              "size_categories:", f"- {size_category(kept)}", "task_categories:", "- text-generation",
              f"pretty_name: {name}", "---", ""]
     total_read = manifest["documents_read"] or 1
+    by_source = manifest.get("by_source") or {}
     src_rows = [[s["name"], s["license"], s.get("language") or "-", s["weight"],
-                 f"{manifest.get('source_docs_kept', {}).get(s['name'], 0):,}"] for s in manifest["sources"]]
+                 f"{by_source[s['name']]['read']:,}" if s["name"] in by_source else "-",
+                 f"{manifest.get('source_docs_kept', {}).get(s['name'], 0):,}",
+                 _lost(by_source.get(s["name"]))] for s in manifest["sources"]]
+    warnings = manifest.get("warnings") or []
+    warn_md = ("\n## Warnings\n\n" + "\n".join(f"- {w}" for w in warnings) + "\n") if warnings else ""
     total_words = manifest["words_kept"] or 0
     ls_rows = [[k, f"{v['docs']:,}", f"{v['words']:,}", _pct(v["words"], total_words), f"{v['chars']:,}",
                 f"{v['bytes']:,}"] for k, v in manifest["lang_script"].items()]
@@ -134,8 +146,9 @@ Built with `jazari corpus build` (jazari_nlp, datatrove engine) on {manifest['cr
 
 ## Sources and licenses
 
-{_table(src_rows, ["source", "license", "language hint", "weight", "documents kept"])}
-
+{_table(src_rows, ["source", "license", "language hint", "weight", "documents read", "documents kept",
+                    "lost (top reasons; duplicates apart)"])}
+{warn_md}
 ## Language and script distribution
 
 {_table(ls_rows, ["language/script", "documents", "words", "share of words", "characters", "bytes"])}

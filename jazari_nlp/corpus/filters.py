@@ -32,7 +32,13 @@ from typing import Any
 
 from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 
-from jazari_nlp.corpus.config import LONG_KINDS, LONG_MIN_WORDS, SOURCE_KINDS, QualityThresholds, ShortThresholds
+from jazari_nlp.corpus.config import (
+    LONG_KINDS,
+    LONG_MIN_WORDS,
+    SOURCE_KINDS,
+    QualityThresholds,
+    ShortThresholds,
+)
 
 PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»“”‘’…،؛؟۔–—•·"
 LINE_END_PUNCT = tuple(".!?…:;\"'»”)]،؛؟۔")
@@ -335,8 +341,9 @@ _DIGITS = re.compile(r"\d+")
 
 
 def _is_link(token: str) -> bool:
-    """URLs, @mentions and #hashtags (a lone '#' or '@' is a symbol)."""
-    return (len(token) > 1 and token[0] in "@#") or token.startswith(("http://", "https://", "www."))
+    """URLs, @mentions and #hashtags ('#', '###' or '@' alone are symbols)."""
+    return (len(token) > 1 and token[0] in "@#" and (token[1].isalnum() or token[1] == "_")) \
+        or token.startswith(("http://", "https://", "www."))
 
 
 def _letter_counts(tokens: list[str]) -> tuple[int, int]:

@@ -45,9 +45,10 @@ def shard_counts(path: Path, missing: dict[str, list[str]] | None = None) -> dic
     text = table.column("text")
     if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
         raise InputError(f"{path}: its `text` column holds {text.type}, not text")
-    text = pc.fill_null(text, "")
     labels = [_label(table, c, path) for c in LABELS]
-    words = pc.list_value_length(pc.utf8_split_whitespace(text))
+    # pyarrow splits "" into [""] and " a" into ["", "a"]: trim, and count no word in an empty text
+    trimmed = pc.utf8_trim_whitespace(text)
+    words = pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), 0, pc.list_value_length(pc.utf8_split_whitespace(trimmed)))
     t = pa.table({
         "key": pc.binary_join_element_wise(*labels, "/"),
         "docs": pa.array([1] * table.num_rows, pa.int64()),

@@ -98,10 +98,11 @@ class LangIdTrainConfig(StrictModel):
 
 def load_train_config(path: str | Path) -> LangIdTrainConfig:
     """Read a recipe; relative paths resolve against the YAML file's folder."""
-    import yaml
 
     path = Path(path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    from jazari_nlp.config import safe_load_bounded
+
+    data = safe_load_bounded(path.read_text(encoding="utf-8")) or {}  # aliases bounded, like experiment configs
     return LangIdTrainConfig.model_validate(data, context={"base_dir": path.resolve().parent})
 
 
