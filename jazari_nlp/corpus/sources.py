@@ -54,7 +54,7 @@ def check_source_fields(src: SourceConfig, files: list[Path], max_files: int = 2
     opts = read_options(src)
     problems = []
     for f in files[:max_files]:
-        msg = check_fields(f, opts, where=f"{src.name}: text_field")
+        msg = check_fields(f, opts, where="text_field")
         if msg:
             problems.append(f"source {src.name!r}: {msg}")
     return problems
