@@ -22,14 +22,13 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from jazari_nlp.safety import UnsafeOutput, prepare_output_dir, remove_outputs
+from jazari_nlp.safety import UnsafeOutput, prepare_output_dir, remove_outputs, write_atomic
 
 STAGE_DIRS = {"corpus": "corpus", "tokenizer": "tokenizer", "train": "model", "eval": "eval"}
 # Everything jazari writes at the top of a run directory (anything else there is never touched).
@@ -43,21 +42,6 @@ TRACKED_PACKAGES = (
 
 class RunDirConflict(UnsafeOutput):
     """The run directory belongs to a different config (or holds files jazari did not write)."""
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write a file so that readers see either the old or the whole new content, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -472,17 +472,23 @@ def _command() -> str:
     return cmd if len(cmd) <= 500 else cmd[:497] + "..."
 
 
-def _write_json_atomic(path: Path, obj: Any) -> None:
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write a file so that readers see either the old or the whole new content, never a part; the file gets
+    ordinary permissions (0644), not ``mkstemp``'s owner-only ones."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o644)  # an ordinary file, not mkstemp's owner-only one
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
+            os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_json_atomic(path: Path, obj: Any) -> None:
+    write_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")

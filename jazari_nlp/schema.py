@@ -16,9 +16,9 @@ from __future__ import annotations
 import glob
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, model_validator
 
 GLOB_CHARS = set("*?[")
 
@@ -80,3 +80,23 @@ def expand_globs(patterns: list[str]) -> tuple[list[Path], list[str]]:
                 seen.add(m)
                 files.append(Path(m))
     return files, empty
+
+
+class TextFilesSection(StrictModel):
+    """A section that reads text from files (``files_key``, default ``files``) under ``text_field``: the files'
+    headers or first rows are checked when the config is validated, so a field the files lack is an error naming
+    the file and its columns before any work (instead of reading nothing, or every row as an error)."""
+
+    files_key: ClassVar[str] = "files"
+    section: ClassVar[str] = ""
+
+    @model_validator(mode="after")
+    def _files_have_field(self, info: ValidationInfo):
+        files = getattr(self, self.files_key, None)
+        if files and not (info.context or {}).get("skip_exists"):
+            from jazari_nlp.readers import files_field_problems
+
+            problems = files_field_problems(files, self.text_field, self.section)
+            if problems:
+                raise ValueError("; ".join(problems[:3]))
+        return self

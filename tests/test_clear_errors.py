@@ -151,7 +151,9 @@ def test_dense_fasttext_model_is_checked_too(tmp_path):
     examples = [(lab, f"{w} {w}{i} mot{i % 7}") for i in range(40) for lab, w in (("ary_Latn", "salam"),
                                                                                    ("fra_Latn", "bonjour"))]
     path = tmp_path / "dense.bin"
-    train_fasttext(examples, path, FastTextParams(dim=8, bucket=1000, epoch=2, quantize=False))
+    # bucket 100,000: a matrix big enough to get fresh zeroed pages (tiny ones can start from recycled heap and
+    # end in fastText's "Encountered NaN", see train_fasttext)
+    train_fasttext(examples, path, FastTextParams(dim=8, bucket=100_000, epoch=2, quantize=False))
     header = check_fasttext_file(path)
     assert (header["quantized"], header["dim"], header["labels"], header["bytes"]) == (False, 8, 2,
                                                                                       path.stat().st_size)

@@ -52,7 +52,14 @@ def main() -> None:
 
     # Offline unless a config says otherwise (run_experiment lifts this for `allow_network: true`).
     apply_network_policy(False)
-    app()
+    try:
+        app()
+    except BrokenPipeError:  # `jazari normalize big.txt | head`: the reader left, which is not an error of ours
+        import os
+        import sys
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -307,7 +307,8 @@ def translit_cmd(
 
     def one(text: str) -> tuple[str, str, dict]:
         out = transliterate(text, source=source, target=target, eight=eight)
-        return out, text, {"translit": out, "source": source, "target": target}
+        # "translit_from"/"translit_to": a row's own `source` column (a corpus shard's) is kept as it is
+        return out, text, {"translit": out, "translit_from": source, "translit_to": target}
 
     _stream(files, field, raw, one, quiet)
 

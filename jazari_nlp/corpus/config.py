@@ -21,7 +21,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BeforeValidator,
@@ -35,7 +35,7 @@ from pydantic import (
     model_validator,
 )
 
-from jazari_nlp.schema import InputGlob, StrictModel
+from jazari_nlp.schema import InputGlob, StrictModel, TextFilesSection
 from jazari_nlp.text.langid import LangIdConfig
 
 FORMATS = ("auto", "txt", "jsonl", "parquet", "csv", "tsv", "arrow", "warc", "wet", "hub")
@@ -346,8 +346,11 @@ class NearDedupStep(StrictModel):
     precision: Literal[32, 64] = 64
 
 
-class DecontaminateStep(StrictModel):
+class DecontaminateStep(TextFilesSection):
     """Drop (or tag) documents sharing a word n-gram with benchmark files (txt/jsonl/tsv/csv/parquet)."""
+
+    section: ClassVar[str] = "decontaminate"
+    files_key: ClassVar[str] = "benchmarks"
 
     benchmarks: list[InputGlob] = Field(default_factory=list)
     text_field: str = Field("text", description="Field/column holding benchmark text (jsonl/csv/parquet).")
@@ -355,15 +358,6 @@ class DecontaminateStep(StrictModel):
     min_item_words: int = Field(4, ge=1, description="Benchmark items with fewer words are ignored.")
     mode: Literal["drop", "tag"] = "drop"
 
-    @model_validator(mode="after")
-    def _benchmarks_have_field(self, info: ValidationInfo) -> DecontaminateStep:
-        if self.benchmarks and not (info.context or {}).get("skip_exists"):
-            from jazari_nlp.readers import files_field_problems
-
-            problems = files_field_problems(self.benchmarks, self.text_field, "decontaminate")
-            if problems:
-                raise ValueError("; ".join(problems[:3]))
-        return self
 
 
 STEP_TYPES: dict[str, type[StrictModel]] = {

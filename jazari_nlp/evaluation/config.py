@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationInfo, model_validator
+from typing import ClassVar
 
-from jazari_nlp.schema import InputGlob, StrictModel
+from pydantic import Field
+
+from jazari_nlp.schema import InputGlob, TextFilesSection
 
 
-class EvalConfig(StrictModel):
+class EvalConfig(TextFilesSection):
     """Intrinsic evaluation of the trained model on held-out text.
 
     Example::
@@ -15,6 +17,8 @@ class EvalConfig(StrictModel):
         eval:
           max_documents: 500
     """
+
+    section: ClassVar[str] = "eval"
 
     files: list[InputGlob] = Field(
         default_factory=list,
@@ -28,13 +32,3 @@ class EvalConfig(StrictModel):
     block_size: int | None = Field(None, ge=8, description="Window length (None: train.block_size or 512).")
     per_language: bool = Field(True, description="Also report each language (the corpus `lang` column).")
 
-    @model_validator(mode="after")
-    def _files_have_field(self, info: ValidationInfo) -> EvalConfig:
-        # A text_field the files lack would read nothing (or every row as an error): say it at validation.
-        if self.files and not (info.context or {}).get("skip_exists"):
-            from jazari_nlp.readers import files_field_problems
-
-            problems = files_field_problems(self.files, self.text_field, "eval")
-            if problems:
-                raise ValueError("; ".join(problems[:3]))
-        return self

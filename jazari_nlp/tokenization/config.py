@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from jazari_nlp.schema import InputGlob, StrictModel
+from jazari_nlp.schema import InputGlob, TextFilesSection
 
 
-class TokenizerConfig(StrictModel):
+class TokenizerConfig(TextFilesSection):
     """Train a tokenizer on the corpus stage's train split (or on ``files``).
 
     Example::
@@ -18,6 +18,8 @@ class TokenizerConfig(StrictModel):
           kind: byte_bpe
           vocab_size: 4000
     """
+
+    section: ClassVar[str] = "tokenizer"
 
     kind: Literal["byte_bpe"] = Field("byte_bpe", description="Tokenizer algorithm. byte_bpe: byte-level BPE (HF tokenizers).")
     vocab_size: int = Field(8000, ge=300, le=1_000_000, description="Target vocabulary size, special tokens included.")
@@ -52,13 +54,3 @@ class TokenizerConfig(StrictModel):
             raise ValueError(f"an empty token in {v!r}: remove it")
         return v
 
-    @model_validator(mode="after")
-    def _files_have_field(self, info: ValidationInfo) -> TokenizerConfig:
-        # A text_field the files lack would read nothing (or every row as an error): say it at validation.
-        if self.files and not (info.context or {}).get("skip_exists"):
-            from jazari_nlp.readers import files_field_problems
-
-            problems = files_field_problems(self.files, self.text_field, "tokenizer")
-            if problems:
-                raise ValueError("; ".join(problems[:3]))
-        return self

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from jazari_nlp.schema import ExistingPath, InputGlob, StrictModel
+from jazari_nlp.schema import ExistingPath, InputGlob, StrictModel, TextFilesSection
 
 
 class ModelConfig(StrictModel):
@@ -76,7 +76,7 @@ def checkpoint_problem(folder: Path) -> str | None:
     return None
 
 
-class TrainConfig(StrictModel):
+class TrainConfig(TextFilesSection):
     """Causal-LM training with transformers' Trainer (accelerate underneath).
 
     Example::
@@ -86,6 +86,8 @@ class TrainConfig(StrictModel):
           learning_rate: 3.0e-4
           block_size: 128
     """
+
+    section: ClassVar[str] = "train"
 
     files: list[InputGlob] = Field(
         default_factory=list,
@@ -110,13 +112,3 @@ class TrainConfig(StrictModel):
     max_train_documents: int | None = Field(None, ge=1)
     dataloader_workers: int = Field(0, ge=0)
 
-    @model_validator(mode="after")
-    def _files_have_field(self, info: ValidationInfo) -> TrainConfig:
-        # A text_field the files lack would read nothing (or every row as an error): say it at validation.
-        if self.files and not (info.context or {}).get("skip_exists"):
-            from jazari_nlp.readers import files_field_problems
-
-            problems = files_field_problems(self.files, self.text_field, "train")
-            if problems:
-                raise ValueError("; ".join(problems[:3]))
-        return self
