@@ -17,4 +17,6 @@ __version__ = "0.1.0"
 from jazari_nlp.text import *  # noqa: E402,F401,F403
 from jazari_nlp.text import __all__ as _text_all  # noqa: E402
 
-__all__ = ["__version__", *_text_all]
+from jazari_nlp.models import LM, load_lm  # noqa: E402  (light: torch is imported inside the functions)
+
+__all__ = ["__version__", "LM", "load_lm", *_text_all]

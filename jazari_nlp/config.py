@@ -249,6 +249,9 @@ def _rebase_paths(data: Any, base: Path) -> None:
         for key, value in data.items():
             if key in PATH_KEYS:
                 data[key] = _rebase_value(value, base)
+            elif key == "tasks" and isinstance(value, list):  # eval tasks: paths are, registry names are not
+                data[key] = [_rebase_value(v, base) if isinstance(v, str) and ("/" in v or v.endswith(
+                    (".yaml", ".yml"))) else v for v in value]
             else:
                 _rebase_paths(value, base)
     elif isinstance(data, list):

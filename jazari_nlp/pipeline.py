@@ -54,8 +54,12 @@ def check_consistency(cfg: ExperimentConfig, source: str | Path) -> None:
     if cfg.eval is not None:
         if cfg.train is None and (cfg.model is None or cfg.model.path is None):
             problems.append("eval: needs a model: add `model` + `train` sections, or `model.path` (a checkpoint)")
-        if not has_corpus and not cfg.eval.files:
-            problems.append("eval: needs text: add a `corpus` section (held-out split) or set `eval.files`")
+        if cfg.eval.perplexity and not has_corpus and not cfg.eval.files:
+            problems.append("eval: needs text: add a `corpus` section (held-out split) or set `eval.files` "
+                            "(or `eval.perplexity: false` to score tasks only)")
+        if not cfg.eval.perplexity and not cfg.eval.tasks:
+            problems.append("eval: nothing to evaluate: `perplexity` is false and `tasks` is empty")
+        problems.extend(_task_problems(cfg.eval))
     if cfg.model is not None and (cfg.train is not None or cfg.eval is not None):
         problems.extend(_model_problems(cfg))
     if problems:
@@ -176,23 +180,61 @@ def stage_train(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -
     )
 
 
+def _task_problems(ecfg) -> list[str]:
+    """Each eval task must load (a known name, a valid task YAML with its data files) before any stage runs."""
+    if not ecfg.tasks:
+        return []
+    from jazari_nlp.errors import JazariError
+    from jazari_nlp.evaluation.tasks import load_task
+
+    problems = []
+    for t in ecfg.tasks:
+        try:
+            load_task(t)
+        except (JazariError, ValueError, FileNotFoundError) as e:
+            problems.append(f"eval.tasks: {t}: {e}")
+    return problems
+
+
 def stage_eval(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -> dict[str, Any]:
-    from jazari_nlp.evaluation.run import evaluate_perplexity
+    from jazari_nlp.runs import write_json
 
     model_dir = run.stage_dir("train") if cfg.train is not None else cfg.model.path
     ecfg = cfg.eval
-    files, field_name = _inputs(ecfg, "eval", run, "heldout")
-    lang_column = None if ecfg.files else "lang"  # the corpus shards carry each document's language
-    block = ecfg.block_size or (cfg.train.block_size if cfg.train else 512)
-    results = evaluate_perplexity(
-        model_dir, files, out, text_field=field_name, lang_column=lang_column if ecfg.per_language else None,
-        block_size=block, batch_size=ecfg.batch_size, max_documents=ecfg.max_documents, seed=cfg.seed,
-        progress=progress,
-        provenance={"config_sha256": run.sha256, "run_dir": str(run.path), "model": str(model_dir), "seed": cfg.seed},
-    )
-    overall = results["metrics"]["all"]
-    return {"perplexity": overall["perplexity"], "bits_per_byte": overall["bits_per_byte"],
-            "tokens": overall["tokens"], "documents": overall["documents"]}
+    provenance = {"config_sha256": run.sha256, "run_dir": str(run.path), "model": str(model_dir), "seed": cfg.seed}
+    results: dict[str, Any] = dict(provenance)
+    summary: dict[str, Any] = {}
+    if ecfg.perplexity:
+        from jazari_nlp.evaluation.run import evaluate_perplexity
+
+        files, field_name = _inputs(ecfg, "eval", run, "heldout")
+        lang_column = None if ecfg.files else "lang"  # the corpus shards carry each document's language
+        block = ecfg.block_size or (cfg.train.block_size if cfg.train else 512)
+        results = evaluate_perplexity(
+            model_dir, files, out, text_field=field_name, lang_column=lang_column if ecfg.per_language else None,
+            block_size=block, batch_size=ecfg.batch_size, max_documents=ecfg.max_documents, seed=cfg.seed,
+            progress=progress, provenance=provenance,
+        )
+        overall = results["metrics"]["all"]
+        summary = {"perplexity": overall["perplexity"], "bits_per_byte": overall["bits_per_byte"],
+                   "tokens": overall["tokens"], "documents": overall["documents"]}
+    if ecfg.tasks:
+        from jazari_nlp.evaluation.harness import evaluate_tasks
+        from jazari_nlp.evaluation.tasks import load_task
+        from jazari_nlp.models import load_lm
+
+        tasks = [load_task(t) for t in ecfg.tasks]
+        lm = load_lm(model_dir)
+        doc = evaluate_tasks(lm, tasks, out, num_fewshot=ecfg.num_fewshot, limit=ecfg.limit,
+                             seed=ecfg.fewshot_seed, batch_size=ecfg.task_batch_size, progress=progress,
+                             write=False, provenance=provenance)
+        results.update({k: v for k, v in doc.items() if k not in provenance})
+        for name, r in doc["tasks"].items():
+            first = next(iter(r["metrics"].items()), None)
+            if first:
+                summary[f"{name}.{first[0]}"] = round(first[1]["value"], 4)
+    write_json(out / "results.json", results)
+    return summary
 
 
 STAGE_FUNCS: dict[str, Callable[[ExperimentConfig, RunDir, Path, bool], dict[str, Any]]] = {

@@ -33,6 +33,7 @@ import io
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,7 +174,7 @@ def open_binary(path: Path) -> io.BufferedIOBase:
 def sniff_encoding(head: bytes) -> tuple[str | None, int]:
     """``(encoding, BOM length)`` for UTF-16/32 and BOM'd UTF-8, ``(None, 0)`` for plain bytes (UTF-8 or a
     legacy single-byte encoding, decided line by line). UTF-16 without a BOM is recognised by its NULs: every
-    other byte of ASCII-range text. Example: ``sniff_encoding("hi".encode("utf-16"))`` → ``('utf-16-le', 2)``."""
+    other byte of ASCII-range text, or the NULs of the spaces of Arabic/Tifinagh text. Example: ``sniff_encoding("hi".encode("utf-16"))`` → ``('utf-16-le', 2)``."""
     for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
                      (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
                      (codecs.BOM_UTF16_BE, "utf-16-be")):
@@ -186,7 +187,38 @@ def sniff_encoding(head: bytes) -> tuple[str | None, int]:
             return "utf-16-le", 0
         if even.count(0) > 0.6 * len(even) and odd.count(0) < 0.1 * len(odd):
             return "utf-16-be", 0
-    return None, 0
+    return _wide_non_latin(sample), 0
+
+
+# the low byte of a UTF-16 code unit U+0000-U+00FF that text holds: tab, newlines, printable ASCII and Latin-1
+_TEXT_LOW_BYTES = frozenset([9, 10, 13, *range(0x20, 0x7F), *range(0xA0, 0x100)])
+
+
+def _wide_non_latin(sample: bytes) -> str | None:
+    """UTF-16 without a BOM of Arabic or Tifinagh text: few NULs (only its spaces, digits and newlines), all on
+    the same side of the code units, each beside a text byte, and the bytes decode to text with spaces in it
+    (a stray NUL in UTF-8 text decodes to CJK-like characters without spaces; binary fails the other tests)."""
+    if b"\x00" not in sample or len(sample) < 4:
+        return None
+    for enc, nul_side in (("utf-16-le", 1), ("utf-16-be", 0)):
+        units = range(0, len(sample) - 1, 2)
+        if any(sample[i + 1 - nul_side] == 0 for i in units):  # a NUL on the other side: not this encoding
+            continue
+        if any(sample[i + nul_side] == 0 and sample[i + 1 - nul_side] not in _TEXT_LOW_BYTES for i in units):
+            continue
+        data = sample[: len(sample) - len(sample) % 2]
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError as e:  # the sample may end inside a surrogate pair
+            if e.start < len(data) - 4:
+                continue
+            text = data[: e.start].decode(enc)
+        spaces = sum(c.isspace() for c in text)
+        # private-use or unassigned code points: random bytes, not writing
+        odd = sum(unicodedata.category(c) in ("Co", "Cn") for c in text)
+        if text and spaces >= max(1, 0.05 * len(text)) and not odd and not _looks_binary(text):
+            return enc
+    return None
 
 
 def legacy_encoding(raw: bytes, text: str) -> str | None:
@@ -353,10 +385,12 @@ def _json_array(path: Path) -> list | None:
         return None
     with open_binary(path) as f:
         head = f.read(SNIFF_BYTES)
-        if not head.lstrip(codecs.BOM_UTF8 + b" \t\r\n").startswith(b"["):
+        enc, bom = sniff_encoding(head)  # a UTF-16 .json too
+        start = head[bom:bom + 256].decode(enc or "latin-1", errors="replace")
+        if not start.lstrip(" \t\r\n").startswith("["):
             return None
         data = head + f.read()
-    value = loads_json(data.decode("utf-8-sig"))
+    value = loads_json(data[bom:].decode(enc or "utf-8"))
     return value if isinstance(value, list) else None
 
 
@@ -524,6 +558,8 @@ def format_of(path: Path, opts: ReadOptions, default: str | None = None) -> str:
 
 def _items(path: Path, opts: ReadOptions, lines=None) -> Iterator[Item]:
     fmt = format_of(path, opts)
+    if lines is None and path.is_file() and path.stat().st_size == 0:
+        return  # a 0-byte file has no record in any format (a 0-byte .parquet is not a broken one)
     if fmt == "txt":
         yield from _txt_items(path, opts, lines)
     elif fmt == "jsonl":
@@ -604,8 +640,9 @@ def file_fields(path: Path, opts: ReadOptions = ReadOptions(), rows: int = 50) -
     return None
 
 
-def check_fields(path: Path, opts: ReadOptions, where: str = "text_field") -> str | None:
-    """A problem message when the file does not offer ``opts.text_field`` (or a kept field), else None.
+def check_fields(path: Path, opts: ReadOptions, where: str = "text_field", check_id: bool = False) -> str | None:
+    """A problem message when the file does not offer ``opts.text_field`` (or a kept field, or with ``check_id``
+    the ``id_field`` a config names), else None.
 
     Example: ``check_fields(Path("tweets.csv"), ReadOptions(text_field="text"))`` →
     ``"tweets.csv has no column 'text' (its columns: tweet, label); set text_field: tweet"``."""
@@ -616,14 +653,26 @@ def check_fields(path: Path, opts: ReadOptions, where: str = "text_field") -> st
         if format_of(path, opts) == "jsonl" and os.path.getsize(path) > 0:
             return f"{path}: no JSON object in its first lines (is it JSON lines?)"
         return None
-    missing = [f for f in (opts.text_field, *[k for k in opts.keep_fields if k != "*"]) if f not in names]
+    wanted = [(opts.text_field, where), *[(k, where.replace("text_field", "keep_fields")) for k in opts.keep_fields
+                                          if k != "*"]]
+    if check_id and opts.id_field:
+        wanted.append((opts.id_field, where.replace("text_field", "id_field")))
+    missing = [(f, key) for f, key in wanted if f not in names]
     if not missing:
         return None
+    name, key = missing[0]
     shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
     kind = "column" if format_of(path, opts) != "jsonl" else "field"
-    guess = _guess_text_field(names)
-    fix = f"set {where}: {guess}" if guess and missing[0] == opts.text_field else f"set {where} to one of them"
-    return f"{path} has no {kind} {missing[0]!r} (its {kind}s: {shown}); {fix}"
+    if key == where:
+        guess = _guess_text_field(names)
+        fix = f"set {key}: {guess}" if guess else f"set {key} to one of them"
+    else:  # a kept field or the id field: a likely spelling, else what to do instead
+        import difflib
+
+        close = difflib.get_close_matches(name, names, n=1)
+        fix = (f"did you mean {close[0]!r}? fix {key}" if close else f"fix {key}, or " + (
+            "remove that name" if "keep_fields" in key else "leave id_field out (rows then get file:line ids)"))
+    return f"{path} has no {kind} {name!r} (its {kind}s: {shown}); {fix}"
 
 
 def _guess_text_field(names: list[str]) -> str | None:

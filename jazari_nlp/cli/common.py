@@ -96,6 +96,28 @@ def summary_table(result: Any) -> Table:
     return table
 
 
+def tasks_table(results: dict[str, Any]) -> Table:
+    """Benchmark tasks (and groups) of a results.json: metric, value ± stderr, n, skipped, shots."""
+    table = Table(title="benchmark tasks", title_justify="left")
+    for col in ("task", "metric", "value", "± stderr", "n", "skipped", "shots"):
+        table.add_column(col, justify="left" if col in ("task", "metric") else "right")
+    for group in ("tasks", "groups"):
+        for name, r in (results.get(group) or {}).items():
+            for metric, v in r.get("metrics", {}).items():
+                se = v.get("stderr")
+                table.add_row(name, metric, _fmt(v.get("value")), _fmt(se) if se is not None else "-",
+                              str(r.get("n", "")), str(r.get("n_skipped", "")), str(r.get("num_fewshot", "")))
+    return table
+
+
+def print_results(results: dict[str, Any]) -> None:
+    """The perplexity table and the tasks table of a results.json, whichever it has."""
+    if results.get("metrics"):
+        console.print(metrics_table(results))
+    if results.get("tasks"):
+        console.print(tasks_table(results))
+
+
 def metrics_table(results: dict[str, Any]) -> Table:
     table = Table(title="held-out evaluation", title_justify="left")
     table.add_column("subset", style="bold")

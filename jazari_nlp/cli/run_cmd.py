@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from jazari_nlp.cli.common import CONFIG_ARG_HELP, SET_HELP, console, guarded, metrics_table, summary_table
+from jazari_nlp.cli.common import CONFIG_ARG_HELP, SET_HELP, console, guarded, print_results, summary_table
 
 ALLOW_EXISTING_HELP = ("Use a run directory that holds files jazari did not make (they are never deleted nor "
                        "overwritten; without it such a folder is refused).")
@@ -36,7 +36,7 @@ def _run(config: Path, set_: list[str], stages: list[str] | None, force: list[st
     console.print(summary_table(result))
     results_file = result.run_dir / "eval" / "results.json"
     if any(r.stage == "eval" for r in result.stages) and results_file.is_file():
-        console.print(metrics_table(json.loads(results_file.read_text())))
+        print_results(json.loads(results_file.read_text()))
 
 
 def run_stage_command(stage: str):
@@ -75,11 +75,13 @@ def register(app: typer.Typer) -> None:
     app.command(name="train")(train_cmd)
 
     eval_cmd = run_stage_command("eval")
-    eval_cmd.__doc__ = """Run only the evaluation stage (perplexity, bits-per-byte) of an experiment.
+    eval_cmd.__doc__ = """Run only the evaluation stage (perplexity and benchmark tasks) of an experiment.
 
     Example: jazari eval configs/quickstart.yaml --force
     """
-    app.command(name="eval")(eval_cmd)
+    from jazari_nlp.cli import eval_cmd as eval_group
+
+    eval_group.register(app, eval_cmd)
 
     tok_cmd = run_stage_command("tokenizer")
     tok_cmd.__doc__ = """Train the tokenizer of an experiment (needs its corpus stage, or tokenizer.files).

@@ -328,8 +328,15 @@ def langid_identify(
     Example: jazari langid identify tweets.jsonl --field text --words > tagged.jsonl
     Example: jazari langid identify data/ --field tweet -q
     """
+    from jazari_nlp.cli.common import fail
+    from jazari_nlp.text.fasttext_file import ModelFileError, check_fasttext_file
     from jazari_nlp.text.langid import LangIdConfig, code_switching_ratio, load_identifier, tag_words
 
+    if model is not None:
+        try:  # a truncated or foreign file: one clear line, not the config validator's traceback
+            check_fasttext_file(model)
+        except ModelFileError as e:
+            fail(f"--model: {e}")
     cfg = LangIdConfig() if model is None else LangIdConfig(
         backend="jazari" if model.suffix == ".ftz" and "langid" in model.name else "fasttext", model_path=model)
     ident = load_identifier(cfg)

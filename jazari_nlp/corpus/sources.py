@@ -48,13 +48,15 @@ def read_options(src: SourceConfig) -> ReadOptions:
 
 
 def check_source_fields(src: SourceConfig, files: list[Path], max_files: int = 20) -> list[str]:
-    """One message per file (the first ``max_files``) that lacks the source's ``text_field`` / ``keep_fields``:
-    found when the config is validated, so that a wrong field fails before any work instead of rejecting every
-    record as ``missing_text_field``."""
+    """One message per file (the first ``max_files``) that lacks the source's ``text_field`` / ``keep_fields``
+    (or an ``id_field`` other than the default ``id``): found when the config is validated, so that a wrong field fails before
+    any work instead of rejecting every record as ``missing_text_field`` (or replacing every id)."""
     opts = read_options(src)
     problems = []
+    # the default `id` is optional (rows without one get file:line ids); another name is the user's own
+    check_id = src.id_field not in (None, "id")
     for f in files[:max_files]:
-        msg = check_fields(f, opts, where="text_field")
+        msg = check_fields(f, opts, where="text_field", check_id=check_id)
         if msg:
             problems.append(f"source {src.name!r}: {msg}")
     return problems

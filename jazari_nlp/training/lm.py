@@ -35,13 +35,19 @@ def build_model(cfg: ModelConfig, tokenizer: Any, allow_network: bool = False) -
 
     dtype = _torch_dtype(cfg.dtype, torch)
     if cfg.path is not None:
-        model = AutoModelForCausalLM.from_pretrained(
-            str(cfg.path),
-            trust_remote_code=False,
-            use_safetensors=True,
-            local_files_only=not allow_network,
-            dtype=dtype,
-        )
+        try:
+            model = AutoModelForCausalLM.from_pretrained(
+                str(cfg.path),
+                trust_remote_code=False,
+                use_safetensors=True,
+                local_files_only=not allow_network,
+                dtype=dtype,
+            )
+        except (OSError, ValueError, KeyError) as e:  # an unknown model_type, weights that do not fit the config
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise InputError(f"model.path: transformers cannot load {cfg.path} as a causal language model ({first}): "
+                             "give a checkpoint folder of an architecture transformers knows, saved with "
+                             "save_pretrained") from None
         if model.get_input_embeddings().weight.shape[0] < len(tokenizer):
             model.resize_token_embeddings(len(tokenizer))
         return model

@@ -1,0 +1,76 @@
+"""Contamination report: the share of a task's test items that share a word n-gram with a built corpus.
+
+The corpus builder's decontamination index (:mod:`jazari_nlp.corpus.decontam`: ``match``-normalized words,
+xxhash n-grams, items shorter than ``n`` matched whole) is built from the items, then every document of the
+corpus's train and held-out shards is scanned once.
+
+Example::
+
+    rep = contamination_report(["jazari_mc_demo"], Path("runs/q/corpus"), n=13)
+    rep["tasks"]["jazari_mc_demo"]["share"]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jazari_nlp.errors import InputError
+
+
+def item_text(request: Any) -> str:
+    """What a test item contributes to the overlap: its prompt's own part (no few-shot) and its gold answer."""
+    parts = [request.context]
+    if isinstance(request.gold, str):
+        parts.append(request.gold)
+    elif isinstance(request.gold, int) and request.choices and 0 <= request.gold < len(request.choices):
+        parts.append(request.choices[request.gold])
+    return " ".join(parts)
+
+
+def overlapping_items(items: list[str], corpus_texts, n: int = 13) -> list[bool]:
+    """For each item, whether any corpus text contains one of its word n-grams (whole item when shorter)."""
+    from jazari_nlp.corpus.decontam import _h, _words
+
+    by_hash: dict[int, list[int]] = {}
+    lengths = {n}
+    for i, text in enumerate(items):
+        words = _words(text)
+        if not words:
+            continue
+        if len(words) < n:
+            lengths.add(len(words))
+            by_hash.setdefault(_h(words), []).append(i)
+            continue
+        for j in range(len(words) - n + 1):
+            by_hash.setdefault(_h(words[j:j + n]), []).append(i)
+    hit = [False] * len(items)
+    for text in corpus_texts:
+        words = _words(text)
+        for k in lengths:
+            for j in range(len(words) - k + 1):
+                for i in by_hash.get(_h(words[j:j + k]), ()):
+                    hit[i] = True
+    return hit
+
+
+def contamination_report(tasks: list[str], corpus_dir: Path, n: int = 13) -> dict[str, Any]:
+    """``{"n", "corpus", "tasks": {name: {"items", "contaminated", "share", "doc_ids"}}}``."""
+    from jazari_nlp.corpus import corpus_files
+    from jazari_nlp.evaluation.tasks import load_task
+    from jazari_nlp.textio import iter_rows
+
+    corpus_dir = Path(corpus_dir)
+    files = corpus_files(corpus_dir, "train") + corpus_files(corpus_dir, "heldout")
+    if not files:
+        raise InputError(f"{corpus_dir}: no corpus shards (train/ or heldout/ parquet files) there")
+    texts = [r["text"] for r in iter_rows(files, ["text"]) if isinstance(r["text"], str)]
+    out: dict[str, Any] = {"n": n, "corpus": str(corpus_dir), "corpus_documents": len(texts), "tasks": {}}
+    for name in tasks:
+        task = load_task(name)
+        reqs = [r for r in task.build_requests(num_fewshot=0) if not r.skipped]
+        hit = overlapping_items([item_text(r) for r in reqs], texts, n)
+        k = sum(hit)
+        out["tasks"][task.name] = {"items": len(reqs), "contaminated": k, "share": k / len(reqs) if reqs else 0.0,
+                                   "doc_ids": [r.doc_id for r, h in zip(reqs, hit, strict=True) if h]}
+    return out

@@ -1,0 +1,1225 @@
+"""Tasks are data: one YAML file is one task, in lm-evaluation-harness's format; prompts are built as lm-eval does.
+
+``load_task`` reads a task (or group) by name from the shipped tasks (``jazari_nlp/evaluation/tasks/``) and any
+folders the user names, or from a file path. ``Task.build_requests`` renders every example of the evaluation split
+into a :class:`Request`: the full prompt (description, few-shot examples, the question) and the continuations to
+score, byte-identical to lm-eval 0.4's ``ConfigurableTask`` for the same YAML and data. A row that cannot be used
+(an empty field, an answer index out of range, an empty choice list) becomes a Request with ``skipped`` set to the
+reason, never dropped; problems known before any work (a missing file, split or field) are a :class:`TaskError`.
+
+Example::
+
+    task = load_task("jazari_example_mc")
+    for req in task.build_requests(num_fewshot=3, limit=2):
+        print(req.context + req.continuations[req.gold])
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import copy
+import difflib
+import functools
+import hashlib
+import json
+import logging
+import math
+import random
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jazari_nlp.evaluation.task_config import (
+    BUILDERS,
+    FewshotConfig,
+    GroupConfig,
+    TaskConfig,
+    TaskError,
+    is_group,
+    read_yaml,
+    validate,
+)
+
+log = logging.getLogger("jazari_nlp.evaluation.tasks")
+PACKAGE_TASKS = Path(__file__).with_name("tasks")
+TEXT_FORMATS = ("json", "csv", "text")  # checked for UTF-8 before `datasets` reads them (it does not)
+
+
+@dataclass
+class Request:
+    """One example, ready for the model.
+
+    ``context`` is the whole prompt. ``continuations``: for multiple_choice, target_delimiter + each choice; for
+    loglikelihood, the target as written (lm-eval adds no delimiter there); for loglikelihood_rolling, the text
+    to score (``context`` is empty); for generate_until, empty (``generation_kwargs`` has ``until`` and
+    ``max_gen_toks``). ``gold``: the index (or list of indexes) of the right choice for multiple_choice, the
+    reference text (or texts) otherwise. ``skipped``: why the row cannot be used (then the rest is empty).
+    """
+
+    doc_id: int
+    doc: dict
+    context: str
+    kind: str
+    continuations: list[str]
+    gold: int | str | list | None
+    choices: list[str] = field(default_factory=list)
+    generation_kwargs: dict = field(default_factory=dict)
+    skipped: str | None = None
+    messages: list[dict] | None = None  # with a chat template: the turns the context was rendered from
+
+
+@dataclass
+class TaskInfo:
+    """A registry entry, as ``jazari eval tasks`` lists it."""
+
+    name: str
+    path: Path
+    kind: str  # "task" or "group"
+    output_type: str | None = None
+    tags: list[str] = field(default_factory=list)
+    source: str = "package"  # "package" or the folder it was found in
+    description: str = ""
+    error: str | None = None
+
+
+class _Skip(Exception):
+    """A row that cannot be used; the message is the reason written to the samples file."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Templates: lm-eval's Jinja2 environment
+
+
+def regex_replace(string, pattern, repl, count: int = 0):
+    """The ``regex_replace`` filter lm-eval's templates may use: ``{{ text | regex_replace('\\s+', ' ') }}``."""
+    return re.sub(pattern, repl, string, count=count)
+
+
+@functools.cache
+def _env():
+    from jinja2 import BaseLoader, Environment, StrictUndefined
+
+    env = Environment(loader=BaseLoader, undefined=StrictUndefined, keep_trailing_newline=True)
+    env.filters["regex_replace"] = regex_replace
+    return env
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(template: str):
+    return _env().from_string(template)
+
+
+def render(template: str, doc: dict) -> str:
+    """Render a Jinja2 template on a row, as lm-eval's ``utils.apply_template``.
+
+    Example: ``render("Q: {{question}}", {"question": "شحال؟"})`` → ``"Q: شحال؟"``
+    """
+    return _compiled(template).render(**doc)
+
+
+@functools.lru_cache(maxsize=1024)
+def template_fields(template: str) -> frozenset[str]:
+    """The row fields a template reads (``{{choices.text}}`` → ``{"choices"}``); Jinja's globals excluded."""
+    from jinja2 import meta
+
+    env = _env()
+    return frozenset(meta.find_undeclared_variables(env.parse(template)) - set(env.globals))
+
+
+# lm-eval's plain-text / chat message pieces (lm_eval/api/utils.py)
+
+
+@dataclass
+class _Message:
+    role: str
+    content: str
+    delimiter: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+    def to_text(self) -> str:
+        return self.content + self.delimiter
+
+
+def _maybe_delimit(prefix: str | None, suffix: str | None, delimiter: str = " ") -> str:
+    if not prefix:
+        return suffix or ""
+    if not suffix:
+        return prefix or ""
+    return prefix + suffix if (prefix[-1].isspace() or suffix[0].isspace()) else prefix + delimiter + suffix
+
+
+def _requires_delimiter(prefix: str, suffix: str) -> bool:
+    return prefix != "" and not (prefix[-1].isspace() or suffix[0].isspace())
+
+
+def _singleturn(messages: list[_Message]) -> list[dict[str, str]]:
+    """lm-eval's ``multiturn_to_singleturn``: few-shot examples folded into one user turn."""
+    messages = [copy.copy(m) for m in messages]
+    system, messages = (messages[0], messages[1:]) if messages[0].role == "system" else (None, messages)
+    if messages[-1].role == "assistant":
+        user = messages[:-1]
+        user[-1].delimiter = ""
+        res = [_Message("user", "".join(m.to_text() for m in user)).to_dict(), messages[-1].to_dict()]
+    else:
+        messages[-1].delimiter = ""
+        res = [_Message("user", "".join(m.to_text() for m in messages)).to_dict()]
+    return [system.to_dict()] + res if system else res
+
+
+def _qa_turn(q: Any, c: list[str] | None = None, a: Any = None, gen_prefix: str | None = None,
+             tgt_delim: str = " ", few_delim: str = "\n\n") -> list[_Message]:
+    """lm-eval's ``build_qa_turn``: the question (and, for a few-shot example, its answer) as messages."""
+    if not isinstance(q, str):
+        raise _Skip(f"doc_to_text gave {q!r} ({type(q).__name__}), not text (a number there is lm-eval's "
+                    "multiple-input form, which jazari does not support)")
+    has_answer = a is not None and a != ""
+    user_delim = tgt_delim if (has_answer and not gen_prefix) or (
+        gen_prefix and _requires_delimiter(q, gen_prefix)) else ""
+    msgs = [_Message("user", q, user_delim)]
+    if has_answer:
+        if c and isinstance(a, int):
+            if not 0 <= a < len(c):
+                raise _Skip(f"answer index {a} is out of range for {len(c)} choices")
+            answer = c[a]
+        else:
+            answer = a[0] if isinstance(a, list) and a else a
+        if not isinstance(answer, str):
+            answer = str(answer)
+        msgs.append(_Message("assistant", _maybe_delimit(gen_prefix, answer, " "), few_delim))
+    elif gen_prefix:
+        msgs.append(_Message("assistant", gen_prefix))
+    return msgs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Few-shot sampling: lm-eval's ContextSampler / FirstNSampler
+
+
+def _sample(rnd: random.Random, pool: list[dict], n: int, eval_doc: dict | None, first_n: bool) -> list[dict]:
+    if n == 0:
+        return []
+    if first_n:
+        res = ([x for x in pool if x != eval_doc] if eval_doc is not None else pool)[:n]
+        if len(res) < n:
+            raise _Skip(f"{n}-shot needs {n} few-shot rows other than this one; the pool has {len(res)}")
+        return res
+    if not eval_doc:
+        return rnd.sample(pool, n)
+    res = [x for x in rnd.sample(pool, n + 1) if x != eval_doc][:n]
+    if len(res) < n:  # several copies of the row were drawn: draw again from the pool without it
+        res = rnd.sample([x for x in pool if x != eval_doc], n)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The task
+
+
+class Task:
+    """A task read from a YAML file (or a mapping). Data is read on first use, with ``datasets``, offline."""
+
+    def __init__(self, config: TaskConfig, *, path: Path | None = None, base_dir: Path | None = None,
+                 allow_network: bool = False, raw: dict | None = None):
+        self.config = config
+        self.path = path
+        self.base_dir = Path(base_dir) if base_dir else (path.parent if path else Path.cwd())
+        self.allow_network = allow_network
+        self.raw = raw if raw is not None else config.model_dump(exclude_unset=True)
+        self._data: Any = None
+        self._docs: dict[str, list[dict]] = {}
+        self._columns: list[str] | None = None
+        self.fewshot_problems: list[str] = []  # few-shot rows left out of the pool, with their reasons
+
+    def __repr__(self) -> str:
+        return f"Task({self.name!r}, {self.config.output_type}, {self.where})"
+
+    @property
+    def name(self) -> str:
+        return self.config.task
+
+    @property
+    def where(self) -> str:
+        return str(self.path) if self.path else f"task {self.name}"
+
+    def error(self, *problems: str) -> TaskError:
+        return TaskError(self.where, list(problems))
+
+    def sha256(self) -> str:
+        """Hash of the validated task (includes merged), for results.json."""
+        payload = json.dumps(self.config.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    # -- data --------------------------------------------------------------------------------------------------
+
+    def _source_hint(self) -> str:
+        meta = self.config.metadata or {}
+        bits = [f"the data comes from {meta['source']}" for _ in [0] if meta.get("source")]
+        bits += [f"get it: {meta['download']}" for _ in [0] if meta.get("download")]
+        return f" ({'; '.join(bits)})" if bits else ""
+
+    def _resolve(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        if p.is_absolute():
+            return p
+        here = self.base_dir / p
+        # relative to the task file's folder; lm-eval reads them from the working directory: accept both
+        return here if here.exists() or not p.exists() else p.resolve()
+
+    def _data_files(self) -> str | list[str] | dict[str, list[str]] | None:
+        kw = self.config.dataset_kwargs
+        if kw is None or kw.data_files is None:
+            return None
+        problems = []
+
+        def one(pattern: str) -> list[str]:
+            p = self._resolve(pattern)
+            if set("*?[") & set(str(p)):
+                hits = sorted(str(h) for h in p.parent.glob(p.name)) if p.parent.exists() else []
+                if not hits:
+                    problems.append(f"dataset_kwargs.data_files: no file matches {p}{self._source_hint()}")
+                return hits
+            if not p.is_file():
+                problems.append(f"dataset_kwargs.data_files: file not found: {p}{self._source_hint()}")
+            return [str(p)]
+
+        files = kw.data_files
+        if isinstance(files, dict):
+            out: Any = {split: [f for pat in ([v] if isinstance(v, str) else v) for f in one(pat)]
+                        for split, v in files.items()}
+        elif isinstance(files, str):
+            out = one(files)
+        else:
+            out = [f for pat in files for f in one(pat)]
+        if problems:
+            raise self.error(*problems)
+        return out
+
+    def data_paths(self) -> list[Path]:
+        """The local files (or folder) the task reads, for hashing in results.json."""
+        files = self._data_files()
+        if files is None:
+            kind, target = self._source()
+            return [Path(target)] if kind in ("disk", "folder") else []
+        flat = [f for v in files.values() for f in v] if isinstance(files, dict) else files
+        return [Path(f) for f in ([flat] if isinstance(flat, str) else flat)]
+
+    def _source(self) -> tuple[str, str]:
+        """("builder", "json") | ("disk", folder) | ("folder", folder) | ("hub", id)."""
+        path = self.config.dataset_path
+        if path in BUILDERS:
+            return "builder", path
+        local = self._resolve(path)
+        if local.is_dir():
+            from jazari_nlp.readers import is_dataset_folder
+
+            return ("disk" if is_dataset_folder(local) else "folder"), str(local)
+        if local.is_file():
+            raise self.error(f"dataset_path: {local} is a file; write dataset_path: {_builder_for(local)} and "
+                             f"dataset_kwargs: {{data_files: {{test: {path}}}}}")
+        if path.startswith((".", "/", "~")) or path.count("/") > 1:
+            raise self.error(f"dataset_path: folder not found: {local}{self._source_hint()}")
+        rev = self.config.dataset_kwargs.revision if self.config.dataset_kwargs else None
+        if not self.allow_network or not rev:
+            raise self.error(
+                f"dataset_path: {path!r} is not {', '.join(BUILDERS)} nor a local folder (looked for {local}), so it "
+                "would be a Hugging Face Hub data set: jazari reads the Hub only with allow_network: true (in the "
+                "experiment) and a pinned dataset_kwargs.revision; or download the files and point "
+                f"dataset_path: json / dataset_kwargs.data_files at them{self._source_hint()}")
+        return "hub", path
+
+    def _check_utf8(self, files: Iterable[str]) -> None:
+        for f in files:
+            if self.config.dataset_path in TEXT_FORMATS or Path(f).suffix.lower() in (".json", ".jsonl", ".csv",
+                                                                                      ".tsv", ".txt"):
+                problem = utf8_problem(Path(f))
+                if problem:
+                    raise self.error(f"{problem}; task data must be UTF-8: re-save the file as UTF-8 (for example "
+                                     f"`iconv -f cp1256 -t utf-8`){self._source_hint()}")
+
+    def _load(self) -> Any:
+        if self._data is not None:
+            return self._data
+        import datasets
+
+        kind, target = self._source()
+        files = self._data_files()
+        flat = ([f for v in files.values() for f in v] if isinstance(files, dict)
+                else [files] if isinstance(files, str) else files or [])
+        self._check_utf8(flat)
+        kwargs = self.config.dataset_kwargs.model_dump(exclude_none=True) if self.config.dataset_kwargs else {}
+        kwargs.pop("trust_remote_code", None)
+        if files is not None:
+            kwargs["data_files"] = files
+        try:
+            with _quiet_datasets():
+                if kind == "disk":
+                    data = datasets.load_from_disk(target)
+                    data = data if isinstance(data, datasets.DatasetDict) else {"train": data}
+                else:
+                    data = datasets.load_dataset(target, name=self.config.dataset_name, **kwargs)
+        except TaskError:
+            raise
+        except Exception as e:  # datasets' errors name neither the task nor, often, the file
+            cause = e.__cause__ or e
+            what = ", ".join(flat[:3]) or target
+            raise self.error(f"cannot read the data ({what}): {type(cause).__name__}: "
+                             f"{' '.join(str(cause).split())[:300]}{self._source_hint()}") from None
+        self._data = data
+        return data
+
+    def splits(self) -> list[str]:
+        return list(self._load().keys())
+
+    def docs(self, split: str) -> list[dict]:
+        """The rows of a split, with ``rename_fields`` and ``filter_rows`` applied."""
+        if split in self._docs:
+            return self._docs[split]
+        data = self._load()
+        if split not in data:
+            raise self.error(f"split {split!r} is not in the data (splits: {', '.join(data.keys())}); set "
+                             "test_split / validation_split / training_split / fewshot_split to one of them, or "
+                             "name the files per split: dataset_kwargs: {data_files: {test: test.jsonl, train: ...}}")
+        rows = data[split].to_list()
+        cols = list(data[split].column_names)
+        rows = self._rename(rows, cols, split)
+        self._docs[split] = self._filter(rows, split)
+        return self._docs[split]
+
+    def _rename(self, rows: list[dict], cols: list[str], split: str) -> list[dict]:
+        ren = self.config.rename_fields
+        if not ren:
+            return rows
+        missing = [old for old in ren.values() if old not in cols]
+        if missing:
+            raise self.error(*[f"rename_fields: split {split!r} has no field {m!r}{_fields_note(m, cols)}"
+                               for m in missing])
+        olds = set(ren.values())
+        return [{**{k: v for k, v in r.items() if k not in olds}, **{new: r[old] for new, old in ren.items()}}
+                for r in rows]
+
+    def _filter(self, rows: list[dict], split: str) -> list[dict]:
+        want = self.config.filter_rows
+        if not want:
+            return rows
+        cols = list(rows[0]) if rows else []
+        missing = [f for f in want if rows and f not in rows[0]]
+        if missing:
+            raise self.error(*[f"filter_rows: split {split!r} has no field {m!r}{_fields_note(m, cols)}"
+                               for m in missing])
+        allowed = {f: (v if isinstance(v, list) else [v]) for f, v in want.items()}
+        kept = [r for r in rows if all(r[f] in vals for f, vals in allowed.items())]
+        if rows and not kept:
+            seen = {f: sorted({repr(r[f]) for r in rows})[:8] for f in want}
+            raise self.error(f"filter_rows kept none of the {len(rows)} rows of split {split!r}; values found: "
+                             + "; ".join(f"{f}: {', '.join(v)}" for f, v in seen.items()))
+        return kept
+
+    def eval_docs(self) -> list[dict]:
+        """The rows evaluated: the test split, else the validation split (as lm-eval)."""
+        return self.docs(self.config.eval_split())
+
+    def fewshot_docs(self) -> list[dict] | None:
+        """lm-eval's pool: fewshot_split (or fewshot_config.samples), else training, validation, test."""
+        cfg, fs = self.config, self.config.fewshot()
+        if fs.split is not None:
+            return self.docs(fs.split)
+        if fs.samples is not None:
+            return [dict(s) for s in fs.samples]
+        for split in (cfg.training_split, cfg.validation_split, cfg.test_split):
+            if split is not None:
+                return self.docs(split)
+        return None
+
+    # -- one row (lm-eval's doc_to_text / doc_to_choice / doc_to_target) ---------------------------------------
+
+    @property
+    def columns(self) -> list[str]:
+        if self._columns is None:
+            docs = self.eval_docs()
+            self._columns = list(docs[0]) if docs else []
+        return self._columns
+
+    def _has_choices(self) -> bool:
+        return self.config.doc_to_choice is not None or bool(self.config.choices_from)
+
+    def _field_or_template(self, doc: dict, spec: str, key: str, fields: list[str] | None = None) -> Any:
+        """lm-eval's rule: a field name gives that field's value; any other string is a Jinja2 template."""
+        if spec in (self.columns if fields is None else fields):
+            value = doc.get(spec)
+            if value is None:
+                raise _Skip(f"{key}: field {spec!r} is empty in this row")
+            return value
+        for f in template_fields(spec):
+            if f in doc and doc[f] is None:
+                raise _Skip(f"{key}: field {f!r} is empty in this row")
+        try:
+            return render(spec, doc)
+        except Exception as e:  # UndefinedError (a key missing in this row), TypeError, ...
+            raise _Skip(f"{key}: the template failed on this row: {type(e).__name__}: {e}") from None
+
+    def doc_to_text(self, doc: dict, spec: Any = None) -> Any:
+        spec = self.config.doc_to_text if spec is None else spec
+        if isinstance(spec, int):
+            return spec
+        text = self._field_or_template(doc, spec, "doc_to_text")
+        if isinstance(text, str) and text.isdigit() and self._has_choices() and spec not in self.columns:
+            return int(text)
+        return text
+
+    def doc_to_target(self, doc: dict, spec: Any = None) -> Any:
+        spec = self.config.doc_to_target if spec is None else spec
+        if isinstance(spec, int | list):
+            target = spec
+        elif spec in self.columns:
+            target = self._field_or_template(doc, spec, "doc_to_target")
+        else:
+            target = self._field_or_template(doc, spec, "doc_to_target")
+            if target.isdigit() and self._has_choices():
+                target = int(target)
+            elif len(target) >= 2 and target[0] == "[" and target[-1] == "]":
+                try:
+                    target = ast.literal_eval(target)
+                except (SyntaxError, ValueError):
+                    pass
+        return self._offset(target)
+
+    def _offset(self, target: Any) -> Any:
+        off = self.config.target_offset
+        if not off:
+            return target
+        if isinstance(target, str) and target.strip().lstrip("-").isdigit():
+            target = int(target)
+        if isinstance(target, list):
+            return [self._offset(t) for t in target]
+        if isinstance(target, bool) or not isinstance(target, int):
+            raise _Skip(f"target_offset needs an integer answer; doc_to_target gave {target!r}")
+        return target + off
+
+    def doc_to_choice(self, doc: dict, spec: Any = None) -> list[str]:
+        if self.config.choices_from:
+            vals = [doc.get(f) for f in self.config.choices_from]
+            choices = [str(v) for v in vals if v is not None and str(v) != ""]
+        else:
+            spec = self.config.doc_to_choice if spec is None else spec
+            if isinstance(spec, dict):
+                choices = list(spec.values())
+            elif isinstance(spec, list):
+                choices = spec
+            elif spec in self.columns:
+                choices = self._field_or_template(doc, spec, "doc_to_choice")
+            else:
+                text = self._field_or_template(doc, spec, "doc_to_choice")
+                try:
+                    choices = ast.literal_eval(text)
+                except (SyntaxError, ValueError):
+                    raise _Skip(f"doc_to_choice gave {text[:80]!r}, not a list (write a template that renders a "
+                                "Python list, like \"{{choices}}\" or \"{{[a, b, c]}}\")") from None
+        if isinstance(choices, dict):
+            raise _Skip(f"doc_to_choice gave a mapping with keys {sorted(choices)}; point it at the list "
+                        "(for example \"{{choices.text}}\")")
+        if not isinstance(choices, list | tuple):
+            raise _Skip(f"doc_to_choice gave {choices!r} ({type(choices).__name__}), not a list")
+        if not choices:
+            raise _Skip("empty choice list")
+        return [c if isinstance(c, str) else str(c) for c in choices]
+
+    def doc_to_prefix(self, doc: dict, spec: str | None = None) -> str | None:
+        spec = self.config.gen_prefix if spec is None else spec
+        if spec is None:
+            return None
+        return self._field_or_template(doc, spec, "gen_prefix")
+
+    def _resolve_field(self, doc: dict, spec: str | None, key: str) -> Any:
+        """lm-eval's ``resolve_field`` (description, few-shot gen_prefix): a key of the row, else a template."""
+        if not spec:
+            return None
+        return self._field_or_template(doc, spec, key, fields=list(doc))
+
+    def decontamination_query(self, doc: dict) -> str:
+        """The text checked against a corpus for contamination (doc_to_decontamination_query, else the prompt)."""
+        spec = self.config.doc_to_decontamination_query
+        if spec is None:
+            return str(self.doc_to_text(doc))
+        return str(self._field_or_template(doc, spec, "doc_to_decontamination_query"))
+
+    def filter_response(self, response: str) -> dict[str, str]:
+        """A generation after each ``filter_list`` pipeline (lm-eval's regex, take_first, ... filters);
+        ``{"none": response}`` without filters, as lm-eval names it."""
+        if not self.config.filter_list:
+            return {"none": response}
+        return {spec.name: _apply_filters(spec.filter, response) for spec in self.config.filter_list}
+
+    # -- checks before work ------------------------------------------------------------------------------------
+
+    def check(self, num_fewshot: int | None = None) -> None:
+        """Problems that can be known before scoring (data, splits, fields the templates use): one TaskError."""
+        docs = self.eval_docs()
+        if not docs:
+            raise self.error(f"split {self.config.eval_split()!r} has no rows"
+                             + (" left after filter_rows" if self.config.filter_rows else ""))
+        cols = self.columns
+        problems = []
+        for key, spec in self._templates():
+            for f in sorted(template_fields(spec) - set(cols)):
+                problems.append(f"{key}: the template uses field {f!r}, which split {self.config.eval_split()!r} "
+                                f"does not have{_fields_note(f, cols)}")
+            if spec not in cols and not template_fields(spec) and re.fullmatch(r"\w+", spec) and \
+                    key != "description":
+                if _did_you_mean(spec, cols):  # a bare word that is not a field is a constant in lm-eval: a typo
+                    problems.append(f"{key}: {spec!r} is not a field of the data{_fields_note(spec, cols)}")
+        for f in self.config.choices_from or []:
+            if f not in cols:
+                problems.append(f"choices_from: split {self.config.eval_split()!r} has no field {f!r}"
+                                f"{_fields_note(f, cols)}")
+        fs = self.config.fewshot()
+        if fs.split is not None and fs.split not in self.splits():
+            problems.append(f"fewshot_split: split {fs.split!r} is not in the data (splits: "
+                            f"{', '.join(self.splits())})")
+        if problems:
+            raise self.error(*problems)
+
+    def _templates(self) -> Iterator[tuple[str, str]]:
+        cfg = self.config
+        specs = [("doc_to_text", cfg.doc_to_text), ("doc_to_target", cfg.doc_to_target),
+                 ("doc_to_choice", cfg.doc_to_choice), ("gen_prefix", cfg.gen_prefix),
+                 ("description", cfg.description), ("doc_to_decontamination_query", cfg.doc_to_decontamination_query)]
+        own = cfg.fewshot_config.model_dump(exclude_unset=True) if cfg.fewshot_config else {}
+        specs += [(f"fewshot_config.{k}", own[k]) for k in ("doc_to_text", "doc_to_target", "doc_to_choice",
+                                                            "gen_prefix") if k in own]
+        from jinja2 import TemplateSyntaxError
+
+        for key, spec in specs:
+            if isinstance(spec, str) and spec:
+                try:
+                    template_fields(spec)
+                except TemplateSyntaxError as e:
+                    raise self.error(f"{key}: not a valid Jinja2 template: {e.message} (line {e.lineno})") from None
+                yield key, spec
+
+    # -- requests ----------------------------------------------------------------------------------------------
+
+    def shots(self, num_fewshot: int | None = None) -> int:
+        """lm-eval's rule: the caller's shots, unless the task fixes num_fewshot: 0; default 0."""
+        own = self.config.num_fewshot
+        if num_fewshot is not None and own == 0:
+            if num_fewshot:
+                log.warning("%s: num_fewshot is 0 in the task file; %d shots asked for are ignored (as lm-eval)",
+                            self.name, num_fewshot)
+            return 0
+        return num_fewshot if num_fewshot is not None else (own or 0)
+
+    def build_requests(self, *, num_fewshot: int | None = None, limit: int | float | None = None, seed: int = 1234,
+                       apply_chat_template: bool | None = None, system_instruction: str | None = None,
+                       fewshot_as_multiturn: bool | None = None,
+                       chat_template: Callable[..., str] | None = None) -> list[Request]:
+        """One Request per evaluation row (the first ``limit`` rows; a float below 1 is a fraction, as lm-eval).
+
+        Few-shot examples are drawn with one ``random.Random(seed)`` over the rows in order, as lm-eval's
+        sampler with ``fewshot_random_seed``. With ``apply_chat_template`` (or the task's own), prompts are
+        rendered by ``chat_template(messages, add_generation_prompt=...)`` (the model wrapper's
+        ``apply_chat_template``), few-shot examples as turns unless ``fewshot_as_multiturn=False``.
+        """
+        self.check()
+        cfg = self.config
+        chat = cfg.apply_chat_template if apply_chat_template is None else apply_chat_template
+        if chat and chat_template is None:
+            raise ValueError(f"{self.name}: apply_chat_template needs chat_template= (the model's "
+                             "apply_chat_template, e.g. lm.apply_chat_template)")
+        system = cfg.system_instruction if system_instruction is None else system_instruction
+        multiturn = cfg.fewshot_as_multiturn if fewshot_as_multiturn is None else fewshot_as_multiturn
+        if limit is not None and limit <= 0:
+            raise ValueError(f"limit must be positive (a count, or a fraction below 1); found {limit}")
+        docs = self.eval_docs()
+        n = len(docs) if limit is None else (math.ceil(len(docs) * limit) if limit < 1.0 else int(limit))
+        shots = self.shots(num_fewshot) if cfg.output_type != "loglikelihood_rolling" else 0
+        fs = cfg.fewshot()
+        pool = self._pool(fs, shots)
+        exclude = fs.split == cfg.test_split  # lm-eval leaves the row out of its own examples only then
+        rnd = random.Random(seed)
+        out = []
+        for doc_id, doc in enumerate(docs[:n]):
+            try:
+                # drawn first, for every row, so that the random state follows lm-eval's row by row
+                examples = _sample(rnd, pool, shots, doc if exclude else None, fs.sampler == "first_n")
+                out.append(self._request(doc_id, doc, examples, fs, chat, chat_template, system, multiturn))
+            except _Skip as e:
+                out.append(Request(doc_id, doc, "", cfg.output_type, [], None, skipped=str(e)))
+        if out and all(r.skipped for r in out):
+            reasons = sorted({r.skipped for r in out})
+            raise self.error(f"none of the {len(out)} rows can be used: " + "; ".join(reasons[:3]))
+        return out
+
+    def _pool(self, fs: FewshotConfig, shots: int) -> list[dict]:
+        if not shots:
+            return []
+        pool = self.fewshot_docs()
+        if not pool:
+            raise self.error(f"{shots}-shot needs few-shot examples: set fewshot_split (or training_split / "
+                             "validation_split), or num_fewshot: 0")
+        if fs.sampler != "first_n" and fs.fewshot_indices:
+            # lm-eval's default sampler narrows its pool to fewshot_indices (its first_n sampler ignores them)
+            pool = [pool[i] for i in fs.fewshot_indices]
+        usable = []
+        self.fewshot_problems = []
+        for i, d in enumerate(pool):
+            try:
+                self._example_turn(d, fs)
+                usable.append(d)
+            except _Skip as e:
+                self.fewshot_problems.append(f"few-shot row {i}: {e}")
+        if self.fewshot_problems:
+            log.warning("%s: %d few-shot row(s) left out of the pool: %s", self.name, len(self.fewshot_problems),
+                        "; ".join(self.fewshot_problems[:3]))
+        need = shots + (1 if fs.split == self.config.test_split and fs.sampler != "first_n" else 0)  # n + 1 drawn
+        if len(usable) < need:
+            raise self.error(f"{shots}-shot needs {need} usable few-shot rows; the pool has {len(usable)} "
+                             f"(of {len(pool)})")
+        return usable
+
+    def _example_turn(self, d: dict, fs: FewshotConfig) -> list[_Message]:
+        c = self.doc_to_choice(d, fs.doc_to_choice) if (fs.doc_to_choice or self.config.choices_from) else None
+        return _qa_turn(self.doc_to_text(d, fs.doc_to_text), c, self.doc_to_target(d, fs.doc_to_target),
+                        self._resolve_field(d, fs.gen_prefix, "fewshot_config.gen_prefix"),
+                        fs.target_delimiter, fs.fewshot_delimiter)
+
+    def _request(self, doc_id: int, doc: dict, examples: list[dict], fs: FewshotConfig, chat: bool,
+                 chat_template: Callable[..., str] | None, system: str | None, multiturn: bool) -> Request:
+        cfg = self.config
+        kind = cfg.output_type
+        if kind == "loglikelihood_rolling":
+            text = self.doc_to_target(doc)
+            return Request(doc_id, doc, "", kind, [str(text)], str(text))
+        messages: list[_Message] = []
+        description = self._resolve_field(doc, cfg.description, "description") or ""
+        system_prompt = _maybe_delimit(system, description, cfg.fewshot_delimiter)
+        if system_prompt:
+            messages.append(_Message("system", system_prompt))
+        for ex in examples:
+            messages += self._example_turn(ex, fs)
+        choices = self.doc_to_choice(doc) if self._has_choices() else []
+        target = self.doc_to_target(doc)
+        gen_prefix = self.doc_to_prefix(doc)
+        messages += _qa_turn(self.doc_to_text(doc), choices or None, None, gen_prefix, cfg.target_delimiter, "")
+        dicts = None
+        if chat:
+            dicts = [m.to_dict() for m in messages] if multiturn else _singleturn(messages)
+            context = chat_template(dicts, add_generation_prompt=not gen_prefix)
+        else:
+            context = "".join(m.to_text() for m in messages)
+        req = Request(doc_id, doc, context, kind, [], None, choices, messages=dicts)
+        if kind == "multiple_choice":
+            delim = cfg.target_delimiter
+            if chat:
+                delim = cfg.target_delimiter if cfg.gen_prefix and not cfg.gen_prefix[-1:].isspace() else ""
+            req.continuations = [f"{delim}{c}" for c in choices]
+            req.gold = _gold_index(target, choices)
+        elif kind == "loglikelihood":
+            req.continuations = [target if isinstance(target, str) else str(target)]
+            req.gold = req.continuations[0]
+        else:  # generate_until
+            req.generation_kwargs = cfg.generation()
+            req.gold = _gold_text(target, choices)
+        return req
+
+
+def _gold_index(target: Any, choices: list[str]) -> int | list[int]:
+    """The right choice's index (lm-eval: an int, a choice's text, or a list of ints)."""
+    if isinstance(target, list):
+        return [_gold_index(t, choices) for t in target]  # type: ignore[misc]
+    if isinstance(target, bool):
+        target = int(target)
+    if isinstance(target, int):
+        if not 0 <= target < len(choices):
+            raise _Skip(f"answer index {target} is out of range for {len(choices)} choices")
+        return target
+    if isinstance(target, str):
+        if target in choices:
+            return choices.index(target)
+        raise _Skip(f"answer {target[:60]!r} is not one of the choices {choices[:6]} (for an index, write "
+                    "doc_to_target as a template: \"{{answer}}\")")
+    raise _Skip(f"doc_to_target gave {target!r} ({type(target).__name__}), not an index or a choice")
+
+
+def _gold_text(target: Any, choices: list[str]) -> str | list[str]:
+    if choices:
+        if not isinstance(target, int) or not 0 <= target < len(choices):
+            raise _Skip(f"answer {target!r} is not an index into the {len(choices)} choices")
+        return choices[target]
+    if isinstance(target, list):
+        return [str(t) for t in target]
+    return str(target)
+
+
+def _apply_filters(steps, response: str) -> str:
+    """lm-eval's declarative filters on one response (take_first is a no-op for one greedy generation)."""
+    for step in steps:
+        kw = step.model_extra or {}
+        if step.function == "regex":
+            found = re.findall(kw.get("regex_pattern", r"#### (\-?[0-9\.\,]+)"), response)
+            if found:
+                match = found[kw.get("group_select", 0)]
+                if isinstance(match, tuple):
+                    match = next((m for m in match if m), kw.get("fallback", "[invalid]"))
+                response = match.strip()
+            else:
+                response = kw.get("fallback", "[invalid]")
+        elif step.function == "remove_whitespace":
+            response = response.strip()
+        elif step.function == "lowercase":
+            response = response.lower()
+        elif step.function == "uppercase":
+            response = response.upper()
+        elif step.function == "map":
+            response = (kw.get("mapping_dict") or {}).get(response, kw.get("default_value"))
+    return response
+
+
+def utf8_problem(path: Path) -> str | None:
+    """``"FILE: line N is not valid UTF-8 (byte B)"``, or None for a clean file (read in 1 MiB pieces)."""
+    from jazari_nlp.readers import open_binary
+
+    dec = codecs.getincrementaldecoder("utf-8")("strict")
+    line, offset = 1, 0
+    with open_binary(path) as f:
+        while chunk := f.read(1 << 20):
+            pending = len(dec.getstate()[0])  # bytes of a character cut by the previous piece
+            try:
+                dec.decode(chunk)
+            except UnicodeDecodeError as e:
+                start = max(0, e.start - pending)
+                where = line + chunk[:start].count(b"\n")
+                return f"{path}: line {where} is not valid UTF-8 (byte {offset + start})"
+            line += chunk.count(b"\n")
+            offset += len(chunk)
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return f"{path}: line {line} ends in a cut UTF-8 character (byte {offset})"
+    return None
+
+
+def _builder_for(path: Path) -> str:
+    ext = path.suffix.lower()
+    return {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet",
+            ".arrow": "arrow"}.get(ext, "text")
+
+
+def _fields_note(word: str, cols: list[str]) -> str:
+    """``"; did you mean 'question'? Its fields: a, b"`` (or ``". Its fields: a, b"``)."""
+    hint = _did_you_mean(word, cols)
+    return f"{hint} Its fields: {', '.join(cols)}" if hint else f". Its fields: {', '.join(cols)}"
+
+
+def _did_you_mean(word: str, options: Iterable[str]) -> str:
+    hint = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean {hint[0]!r}?" if hint else ""
+
+
+@contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    """datasets' progress bars and info logs off while a task's data is read, then put back."""
+    from datasets.utils import logging as ds_logging
+
+    level, bars = ds_logging.get_verbosity(), ds_logging.is_progress_bar_enabled()
+    ds_logging.set_verbosity_error()
+    ds_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        ds_logging.set_verbosity(level)
+        if bars:
+            ds_logging.enable_progress_bar()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Groups and tags
+
+
+@dataclass
+class TaskGroup:
+    """A group file (``group`` + ``task: [...]``), a tag, or a folder of tasks; ``tasks()`` flattens it."""
+
+    name: str
+    members: list[Task | TaskGroup]
+    config: GroupConfig | None = None
+    path: Path | None = None
+    kind: str = "group"  # "group", "tag" or "folder"
+
+    def tasks(self) -> list[Task]:
+        out: list[Task] = []
+        for m in self.members:
+            out += m.tasks() if isinstance(m, TaskGroup) else [m]
+        return out
+
+    def aggregate(self, scores: dict[str, dict[str, float]]) -> dict[str, float]:
+        """The group's scores from its members' (lm-eval's rule): for each ``aggregate_metric_list`` entry, the
+        mean over members, weighted by their sizes (``n``) unless ``weight_by_size: false``; the stderr pooled.
+
+        ``scores`` maps a task (or sub-group) name to ``{"acc": 0.5, "acc_stderr": 0.1, "n": 40, ...}``.
+        Example: ``group.aggregate({"a": {"acc": 1.0, "n": 1}, "b": {"acc": 0.0, "n": 3}})`` → ``{"acc": 0.25, ...}``
+        """
+        out: dict[str, float] = {}
+        specs = self.config.aggregate_metric_list if self.config else None
+        for spec in specs or []:
+            vals, sizes, errs = [], [], []
+            for m in self.members:
+                s = scores.get(m.name)
+                if s is None and isinstance(m, TaskGroup):
+                    s = m.aggregate(scores)
+                if s and spec.metric in s:
+                    vals.append(s[spec.metric])
+                    sizes.append(int(s.get("n", 1)))
+                    errs.append(s.get(f"{spec.metric}_stderr"))
+            if not vals:
+                continue
+            weights = sizes if spec.weight_by_size else [1] * len(sizes)
+            out[spec.metric] = sum(v * w for v, w in zip(vals, weights, strict=True)) / sum(weights)
+            if all(e is not None for e in errs):
+                if spec.weight_by_size and sum(sizes) > len(sizes):
+                    var = sum((n - 1) * e**2 * n for n, e in zip(sizes, errs, strict=True)) / (sum(sizes) - len(sizes))
+                    out[f"{spec.metric}_stderr"] = math.sqrt(var / sum(sizes))
+                elif not spec.weight_by_size:
+                    out[f"{spec.metric}_stderr"] = math.sqrt(sum(e**2 for e in errs)) / len(errs)
+            out["n"] = sum(sizes)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Registry
+
+
+def _folders(search: Iterable[str | Path] | str | Path | None) -> list[tuple[Path, str]]:
+    out = [(Path(s).expanduser().resolve(), str(s)) for s in _search_list(search)]
+    return out + [(PACKAGE_TASKS, "package")]
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    if folder.is_file():
+        return [folder]
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                  and not any(part.startswith((".", "__")) for part in p.relative_to(folder).parts))
+
+
+@dataclass
+class _Entry:
+    name: str
+    path: Path
+    data: dict | None
+    source: str
+    error: str | None = None
+
+
+def _index(search=None) -> tuple[dict[str, _Entry], dict[str, list[str]]]:
+    """name → entry (earlier folders win: a user's task shadows a shipped one), and tag → task names."""
+    names: dict[str, _Entry] = {}
+    tags: dict[str, list[str]] = {}
+    for folder, source in _folders(search):
+        for path in _yaml_files(folder):
+            data, error = _read_cached(path)
+            if data is None:
+                names.setdefault(path.stem, _Entry(path.stem, path, None, source, error))
+                continue
+            name = data.get("group") if is_group(data) else data.get("task")
+            if not isinstance(name, str):
+                continue  # an include-only template
+            if name not in names:
+                names[name] = _Entry(name, path, data, source)
+            if not is_group(data):
+                for tag in _as_list(data.get("tag")) + _as_list(data.get("group")):
+                    if isinstance(tag, str) and name not in tags.setdefault(tag, []):
+                        tags[tag].append(name)
+    return names, tags
+
+
+def _search_list(search) -> list:
+    return [] if search is None else [search] if isinstance(search, str | Path) else list(search)
+
+
+_READ_CACHE: dict[tuple[str, int, int], tuple[dict | None, str | None]] = {}
+
+
+def _read_cached(path: Path) -> tuple[dict | None, str | None]:
+    """A registry file's mapping (or its error), read again only when the file changes (a group of 50 tasks
+    would otherwise re-read every file for every member)."""
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _READ_CACHE:
+        try:
+            _READ_CACHE[key] = (read_yaml(path), None)
+        except TaskError as e:
+            _READ_CACHE[key] = (None, str(e))
+    data, error = _READ_CACHE[key]
+    return copy.deepcopy(data), error
+
+
+def _as_list(v: Any) -> list:
+    return [] if v is None else [v] if isinstance(v, str) else list(v)
+
+
+def list_tasks(search: Iterable[str | Path] | str | Path | None = None) -> list[TaskInfo]:
+    """Every task and group found in ``search`` folders/files and the shipped tasks, sorted by name.
+
+    Example: ``[t.name for t in list_tasks(["my_tasks/"])]``
+    """
+    names, _ = _index(search)
+    out = []
+    for e in names.values():
+        d = e.data or {}
+        meta = d.get("metadata") if isinstance(d.get("metadata"), dict) else {}
+        out.append(TaskInfo(
+            name=e.name, path=e.path, kind="group" if is_group(d) else "task",
+            output_type=None if is_group(d) else d.get("output_type", "generate_until"),
+            tags=[t for t in _as_list(d.get("tag")) + _as_list(d.get("group") if not is_group(d) else None)
+                  if isinstance(t, str)],
+            source=e.source, description=str(meta.get("description", "")), error=e.error))
+    return sorted(out, key=lambda t: t.name)
+
+
+def load_task(name_or_path: str | Path | dict, base_dir: str | Path | None = None, *,
+              search: Iterable[str | Path] | str | Path | None = None, allow_network: bool = False,
+              overrides: dict | None = None) -> Task | TaskGroup:
+    """A task or group by registry name, by file path (relative to ``base_dir``, default the working
+    directory), or from a mapping (its data paths relative to ``base_dir``). A folder gives all its tasks; a tag,
+    the tasks that carry it. ``overrides`` are task keys set on top of the file's (``{"num_fewshot": 5}``).
+
+    Example: ``load_task("tasks/darija_mc.yaml")`` or ``load_task("belebele_ary", search=["my_tasks"])``
+    """
+    base = Path(base_dir) if base_dir else Path.cwd()
+    if isinstance(name_or_path, dict):
+        return _build(dict(name_or_path), None, base, search, allow_network, overrides)
+    text = str(name_or_path)
+    p = Path(text).expanduser()
+    p = p if p.is_absolute() else base / p
+    if p.is_file():
+        return _build(read_yaml(p), p, p.parent, [p.parent, *_search_list(search)], allow_network, overrides)
+    if p.is_dir():
+        members: list[Task | TaskGroup] = []
+        for f in _yaml_files(p):
+            data = read_yaml(f)
+            if isinstance(data.get("task"), str) and not is_group(data):
+                members.append(_build(data, f, f.parent, [p, *_search_list(search)], allow_network, overrides))
+        if not members:
+            raise TaskError(p, ["no task files (*.yaml with a `task:` key) in this folder"])
+        return TaskGroup(p.name, members, path=p, kind="folder")
+    if isinstance(name_or_path, Path) or text.endswith((".yaml", ".yml")) or "/" in text:
+        raise TaskError(p, ["task file not found"])
+    return _by_name(text, search, allow_network, overrides)
+
+
+def _by_name(name: str, search, allow_network: bool, overrides: dict | None) -> Task | TaskGroup:
+    names, tags = _index(search)
+    if name in names:
+        e = names[name]
+        if e.data is None:
+            raise TaskError(e.path, [e.error or "unreadable task file"])
+        return _build(copy.deepcopy(e.data), e.path, e.path.parent, search, allow_network, overrides)
+    if name in tags:
+        return TaskGroup(name, [_by_name(t, search, allow_network, overrides) for t in tags[name]], kind="tag")
+    known = sorted(set(names) | set(tags))
+    hint = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    raise TaskError(f"task {name!r}", [
+        "no task, group or tag of this name" + (f"; did you mean {hint[0]!r}?" if hint else "")
+        + " (`jazari eval tasks` lists them; a task file can also be named by its path)"])
+
+
+def _build(data: dict, path: Path | None, base_dir: Path, search, allow_network: bool,
+           overrides: dict | None) -> Task | TaskGroup:
+    where = path or f"task {data.get('task') or data.get('group')!s}"
+    if is_group(data):
+        return _build_group(data, path, base_dir, search, allow_network, overrides)
+    for key in ("task_list",):
+        data.pop(key, None)
+    data = {**data, **(overrides or {})}
+    cfg = validate(data, where)
+    assert isinstance(cfg, TaskConfig)
+    _check_metrics(cfg, where)
+    return Task(cfg, path=path, base_dir=base_dir, allow_network=allow_network, raw=data)
+
+
+def _build_group(data: dict, path: Path | None, base_dir: Path, search, allow_network: bool,
+                 overrides: dict | None) -> TaskGroup:
+    """lm-eval's group rules: keys of the group file that are task keys (num_fewshot, ...) apply to every member;
+    a member is a name (task, group or tag), or a mapping: a known name with overrides, or an inline task."""
+    task_keys = set(TaskConfig.model_fields) - {"task", "group", "tag", "metadata"}
+    shared = {k: data.pop(k) for k in list(data) if k in task_keys}
+    where = path or f"group {data.get('group')}"
+    cfg = validate(data, where)
+    assert isinstance(cfg, GroupConfig)
+    shared = {**shared, **(overrides or {})}
+    search = ([path.parent] if path else []) + _search_list(search)
+    names, tags = _index(search)
+    members: list[Task | TaskGroup] = []
+    for i, item in enumerate(cfg.task):
+        if isinstance(item, str):
+            if item not in names and item not in tags:
+                hint = difflib.get_close_matches(item, list(names) + list(tags), n=1, cutoff=0.5)
+                raise TaskError(where, [f"task.{i}: no task, group or tag named {item!r}"
+                                        + (f"; did you mean {hint[0]!r}?" if hint else "")])
+            members.append(_by_name(item, search, allow_network, shared or None))
+            continue
+        item = dict(item)
+        name = item.get("group") if "group" in item else item.get("task")
+        if isinstance(name, str) and (name in names or name in tags) and not is_group(item):
+            key = "group" if "group" in item else "task"
+            extra = {k: v for k, v in item.items() if k != key}
+            members.append(_by_name(name, search, allow_network, {**shared, **extra} or None))
+        else:  # an inline task or group, its data paths relative to the group file
+            members.append(_build({**shared, **item} if not is_group(item) else item, None, base_dir, search,
+                                  allow_network, None))
+    return TaskGroup(cfg.group, members, config=cfg, path=path)
+
+
+def _check_metrics(cfg: TaskConfig, where) -> None:
+    """Metric names checked against the shipped metrics (when that module is there), with did-you-mean."""
+    if not cfg.metric_list:
+        return
+    try:
+        from jazari_nlp.evaluation.metrics import METRICS
+    except ImportError:
+        return
+    known = list(METRICS)
+    bad = [(i, m.metric) for i, m in enumerate(cfg.metric_list) if m.metric not in METRICS]
+    if bad:
+        raise TaskError(where, [f"metric_list.{i}.metric: unknown metric {name!r}{_did_you_mean(name, known)} "
+                                f"Known: {', '.join(sorted(known))}" for i, name in bad])
+
+
+def load_tasks(names: Iterable[str | Path], base_dir: str | Path | None = None, *, search=None,
+               allow_network: bool = False) -> list[Task]:
+    """Several tasks, groups, tags or files, flattened to tasks (each once, in order)."""
+    out: list[Task] = []
+    seen: set[str] = set()
+    for n in names:
+        t = load_task(n, base_dir, search=search, allow_network=allow_network)
+        for task in t.tasks() if isinstance(t, TaskGroup) else [t]:
+            if task.name not in seen:
+                seen.add(task.name)
+                out.append(task)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Export to lm-eval
+
+
+def export_lm_eval(task: Task | TaskGroup | str, **load_kw) -> str:
+    """The task as a YAML file lm-evaluation-harness reads: jazari's extras written as plain templates (renames as
+    ``{% set new = old %}``, ``choices_from`` as a list template, ``target_offset`` as arithmetic), data paths
+    made absolute. Refused with a reason where lm-eval has no equivalent (``filter_rows``, a ``save_to_disk``
+    folder). Example: ``print(export_lm_eval("jazari_example_mc"))``
+    """
+    import yaml
+
+    if isinstance(task, str):
+        task = load_task(task, **load_kw)
+    if isinstance(task, TaskGroup):
+        if task.config is None:
+            raise TaskError(task.name, [f"a {task.kind} is not a group file: export its tasks one by one"])
+        g = task.config.model_dump(exclude_none=True, exclude_defaults=False)
+        g["task"] = [m.name for m in task.members]
+        return yaml.safe_dump(g, sort_keys=False, allow_unicode=True)
+    cfg = task.config
+    out = cfg.model_dump(exclude_unset=True, exclude_none=True)
+    refuse = []
+    if cfg.filter_rows:
+        refuse.append("filter_rows has no lm-eval equivalent without a Python hook: filter the data file instead")
+    kind, target = task._source()
+    if kind == "disk":
+        refuse.append(f"dataset_path {target} is a save_to_disk folder, which lm-eval cannot read: write it out "
+                      "with Dataset.to_json and use dataset_path: json")
+    elif kind == "folder":
+        out["dataset_path"] = target
+    files = task._data_files()
+    if files is not None:
+        out.setdefault("dataset_kwargs", {})["data_files"] = files
+    ren = dict(cfg.rename_fields)
+    for key in ("rename_fields", "filter_rows", "choices_from", "target_offset", "apply_chat_template",
+                "system_instruction", "fewshot_as_multiturn", "group"):
+        out.pop(key, None)
+    if cfg.group:
+        out["tag"] = cfg.tags()
+    cols = set(task.columns)
+
+    def plain(spec: Any, key: str) -> Any:
+        if not isinstance(spec, str) or not ren:
+            return spec
+        if spec in ren and spec in cols:
+            return ren[spec]
+        used = sorted(template_fields(spec) & set(ren))
+        bad = [ren[u] for u in used if not ren[u].isidentifier()]
+        if bad:
+            refuse.append(f"{key}: renamed field(s) {bad} cannot be named in a Jinja2 template")
+            return spec
+        return "".join(f"{{% set {u} = {ren[u]} %}}" for u in used) + spec
+
+    for key in ("doc_to_text", "doc_to_target", "doc_to_choice", "gen_prefix", "description",
+                "doc_to_decontamination_query"):
+        if key in out:
+            out[key] = plain(out[key], key)
+    for key in ("doc_to_text", "doc_to_target", "doc_to_choice", "gen_prefix"):
+        if key in out.get("fewshot_config", {}):
+            out["fewshot_config"][key] = plain(out["fewshot_config"][key], f"fewshot_config.{key}")
+    if cfg.choices_from:
+        olds = [ren.get(f, f) for f in cfg.choices_from]
+        bad = [f for f in olds if not f.isidentifier()]
+        if bad:
+            refuse.append(f"choices_from: field(s) {bad} cannot be named in a Jinja2 template")
+        out["doc_to_choice"] = ("{{ [" + ", ".join(olds) + "] | reject('none') | map('string') | "
+                                "reject('equalto', '') | list }}")
+    if cfg.target_offset:
+        for holder in [out, out.get("fewshot_config", {})]:
+            if "doc_to_target" in holder:
+                holder["doc_to_target"] = _offset_template(holder["doc_to_target"], cfg.target_offset, cols, ren,
+                                                           refuse)
+    if refuse:
+        raise TaskError(task.where, [f"cannot export to lm-eval: {r}" for r in refuse])
+    notes = []
+    if cfg.apply_chat_template:
+        notes.append("run lm_eval with --apply_chat_template"
+                     + (" --fewshot_as_multiturn" if cfg.fewshot_as_multiturn else ""))
+    if cfg.system_instruction:
+        notes.append(f"and --system_instruction {json.dumps(cfg.system_instruction, ensure_ascii=False)}")
+    head = f"# exported by jazari from {task.where}\n" + "".join(f"# {n}\n" for n in notes)
+    return head + yaml.dump(out, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=1000)
+
+
+def _dumper():
+    """A SafeDumper writing strings with line breaks double-quoted (``"Q: {{q}}\\nA:"``), as task files are."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper, value: str):
+        style = '"' if "\n" in value or value != value.strip() else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return Dumper
+
+
+def _offset_template(spec: Any, off: int, cols: set[str], ren: dict[str, str], refuse: list[str]) -> Any:
+    sign = f"+ {off}" if off > 0 else f"- {-off}"
+    if isinstance(spec, int):
+        return spec + off
+    if not isinstance(spec, str):
+        refuse.append("target_offset on a list-valued doc_to_target")
+        return spec
+    name = ren.get(spec, spec)
+    if spec in cols or spec in ren.values():
+        if not name.isidentifier():
+            refuse.append(f"target_offset: field {name!r} cannot be named in a Jinja2 template")
+        return f"{{{{ ({name} | int) {sign} }}}}"
+    return f"{{% set _jz_t %}}{spec}{{% endset %}}{{{{ (_jz_t | int) {sign} }}}}"
+
+
+__all__ = ["Task", "TaskGroup", "TaskInfo", "Request", "TaskError", "load_task", "load_tasks", "list_tasks",
+           "export_lm_eval", "render", "template_fields", "utf8_problem", "PACKAGE_TASKS"]
