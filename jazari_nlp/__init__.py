@@ -13,10 +13,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# The text layer is light (no torch); it is exported at the top level.
+# The text layer and the model wrappers are light (torch is imported inside functions); exported at the top level.
+from jazari_nlp.models import LM, load_lm  # noqa: E402
 from jazari_nlp.text import *  # noqa: E402,F401,F403
 from jazari_nlp.text import __all__ as _text_all  # noqa: E402
-
-from jazari_nlp.models import LM, load_lm  # noqa: E402  (light: torch is imported inside the functions)
 
 __all__ = ["__version__", "LM", "load_lm", *_text_all]

@@ -28,45 +28,22 @@ from pathlib import Path
 from typing import Any
 
 from jazari_nlp.errors import InputError
+from jazari_nlp.modeling.loading import (
+    load_error,
+    load_tokenizer,
+    model_folder,
+    resolve_max_length,
+    torch_dtype,
+    with_adapter,
+)
 from jazari_nlp.modeling.scoring import Pair, Scorer, rolling_windows
 
 log = logging.getLogger("jazari_nlp.models")
 
-DEFAULT_MAX_LENGTH = 2048  # lm-eval's default when neither the config nor the tokenizer gives a length
-TOKENIZER_INFINITY = 1000000000000000019884624838656  # transformers' "no limit" model_max_length
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 Progress = bool | Callable[[int], None] | None
 
 
 # ------------------------------------------------------------------------------------------------ loading
-
-
-def model_folder(path: str | Path) -> Path:
-    """The model folder of ``path``: the folder itself, or a run directory's ``model/``. Raises
-    :class:`InputError` naming the folder and the fix. Example: ``model_folder("runs/quickstart")``."""
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise InputError(f"{p}: no such model folder: give a folder saved by save_pretrained (config.json + "
-                         "*.safetensors) or a jazari run directory (with model/)")
-    if not p.is_dir():
-        raise InputError(f"{p}: is a file, not a model folder: give the folder that holds config.json")
-    if not (p / "config.json").is_file() and (p / "model" / "config.json").is_file():
-        p = p / "model"  # a run directory
-    if not (p / "config.json").is_file():
-        hint = " (a run directory whose train stage has not finished?)" if (p / "model").is_dir() else ""
-        raise InputError(f"{p}: not a model folder, no config.json{hint}: give a folder saved by save_pretrained "
-                         "or a jazari run directory after `jazari train`")
-    files = [f.name for f in p.iterdir() if f.is_file()]
-    if not any(f.endswith(".safetensors") or f.endswith(".safetensors.index.json") for f in files):
-        pickles = sorted(f for f in files if f.endswith(PICKLE_SUFFIXES))
-        if pickles:
-            raise InputError(
-                f"{p}: only pickle weights ({', '.join(pickles)}); jazari loads safetensors only, because loading a "
-                "pickle can run code. Convert once, where you trust the file: python -c \"from transformers import "
-                f"AutoModelForCausalLM as M; M.from_pretrained('{p}').save_pretrained('{p}-safetensors')\" and "
-                "load that folder")
-        raise InputError(f"{p}: no weights (*.safetensors): save the model with save_pretrained into this folder")
-    return p
 
 
 def load_lm(
@@ -88,89 +65,22 @@ def load_lm(
     from transformers import AutoModelForCausalLM
 
     folder = model_folder(path)
-    tokenizer = _load_tokenizer(folder, Path(path), add_bos_token)
+    tokenizer = load_tokenizer(folder, add_bos_token)
     dev = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
-    torch_dtype = _torch_dtype(dtype, dev)
+    dtype_ = torch_dtype(dtype, dev)
     kwargs: dict[str, Any] = {"attn_implementation": attn_implementation} if attn_implementation else {}
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            str(folder), dtype=torch_dtype, local_files_only=True, trust_remote_code=False, use_safetensors=True,
+            str(folder), dtype=dtype_, local_files_only=True, trust_remote_code=False, use_safetensors=True,
             **kwargs,
         )
-    except ValueError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"{folder}: transformers cannot load this folder as a causal language model without "
-                         f"running code from it ({first}); jazari never runs a model folder's code: use a model "
-                         "whose architecture transformers knows (config.json model_type)") from None
+    except (ValueError, KeyError, OSError) as e:
+        raise load_error(folder, e) from None
     if adapter is not None:
-        model = _with_adapter(model, Path(adapter), tokenizer)
+        model = with_adapter(model, Path(adapter), tokenizer)
     model.to(dev)
     model.eval()
     return LM(model, tokenizer, max_length=max_length, add_bos_token=add_bos_token, path=folder)
-
-
-def _load_tokenizer(folder: Path, given: Path, add_bos_token: bool | None) -> Any:
-    from transformers import AutoTokenizer
-
-    from jazari_nlp.hf_logging import without_length_warning
-
-    candidates = [folder]
-    if folder.name == "model" and (folder.parent / "tokenizer").is_dir():
-        candidates.append(folder.parent / "tokenizer")  # a run directory keeps its tokenizer next to the model
-    kwargs = {} if add_bos_token is None else {"add_bos_token": add_bos_token}
-    names = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
-    for where in candidates:
-        if any((where / n).is_file() for n in names):
-            tok = AutoTokenizer.from_pretrained(str(where), local_files_only=True, trust_remote_code=False, **kwargs)
-            return without_length_warning(tok)  # long texts are windowed or truncated here, never fed whole
-    raise InputError(f"{folder}: no tokenizer (tokenizer.json / tokenizer_config.json) next to the model: save "
-                     f"the tokenizer into {folder} (tokenizer.save_pretrained)")
-
-
-def _torch_dtype(dtype: Any, device: Any) -> Any:
-    import torch
-
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype in (None, "auto"):
-        bf16 = device.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-        return torch.bfloat16 if bf16 else torch.float32
-    names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-             "float16": torch.float16, "fp16": torch.float16, "half": torch.float16}
-    if dtype not in names:
-        raise InputError(f"dtype: unknown value {dtype!r}; use one of auto, float32, bfloat16, float16")
-    return names[dtype]
-
-
-def _with_adapter(model: Any, adapter: Path, tokenizer: Any) -> Any:
-    try:
-        from peft import PeftModel
-    except ImportError:
-        raise InputError(f"adapter {adapter}: loading a LoRA/peft adapter needs peft: pip install "
-                         "'jazari-nlp[lora]' (or pip install peft)") from None
-    if not (adapter / "adapter_config.json").is_file():
-        raise InputError(f"{adapter}: not a peft adapter folder (no adapter_config.json): give the folder written "
-                         "by save_pretrained on a PeftModel")
-    if not any(adapter.glob("*.safetensors")):
-        raise InputError(f"{adapter}: no adapter_model.safetensors (pickle adapters are refused: they can run "
-                         "code); save the adapter with save_pretrained(safe_serialization=True)")
-    if model.get_input_embeddings().weight.shape[0] < len(tokenizer):
-        model.resize_token_embeddings(len(tokenizer))  # adapters trained with added tokens (as lm-eval does)
-    return PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
-
-
-def resolve_max_length(config: Any, tokenizer: Any = None, default: int = DEFAULT_MAX_LENGTH) -> int:
-    """lm-eval's rule: the (text) config's n_positions, max_position_embeddings or n_ctx, else the tokenizer's
-    model_max_length, else 2048. Example: ``resolve_max_length(model.config)``."""
-    cfg = getattr(config, "text_config", None) or config
-    for attr in ("n_positions", "max_position_embeddings", "n_ctx"):
-        value = getattr(cfg, attr, None)
-        if value is not None:
-            return int(value)
-    mml = getattr(tokenizer, "model_max_length", None)
-    if mml is not None and mml != TOKENIZER_INFINITY:
-        return int(mml)
-    return default
 
 
 # ------------------------------------------------------------------------------------------------- the LM
@@ -247,7 +157,7 @@ class LM:
     def _special_flag(self, s: str, add_special_tokens: bool | None) -> bool:
         if add_special_tokens is not None:
             return add_special_tokens
-        if self._prefix_text and s.startswith(self._prefix_text):
+        if s.startswith(self._prefix_text):  # type: ignore[arg-type]  (lm-eval's has_bos_prefix, quirks included)
             return False
         return True if self.add_bos_token is None else self.add_bos_token
 
@@ -325,6 +235,8 @@ class LM:
         ``max_gen_toks`` new tokens. Example: ``lm.generate(["Salam,"], until=["\\n"], max_gen_toks=32)``."""
         import torch
 
+        if not contexts:
+            return []
         stops = [until] if isinstance(until, str) else list(until or [])
         eos = self.tokenizer.decode(self.eot_token_id, skip_special_tokens=False) if self.eot_token_id is not None \
             else None

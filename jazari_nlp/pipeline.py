@@ -185,12 +185,13 @@ def _task_problems(ecfg) -> list[str]:
     if not ecfg.tasks:
         return []
     from jazari_nlp.errors import JazariError
-    from jazari_nlp.evaluation.tasks import load_task
+    from jazari_nlp.evaluation.tasks import load_tasks
 
     problems = []
     for t in ecfg.tasks:
         try:
-            load_task(t)
+            for task in load_tasks([t]):
+                task.check(ecfg.num_fewshot)  # data files, splits, fields: before any stage runs
         except (JazariError, ValueError, FileNotFoundError) as e:
             problems.append(f"eval.tasks: {t}: {e}")
     return problems
@@ -223,7 +224,7 @@ def stage_eval(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) ->
         from jazari_nlp.evaluation.tasks import load_task
         from jazari_nlp.models import load_lm
 
-        tasks = [load_task(t) for t in ecfg.tasks]
+        tasks = [load_task(t) for t in ecfg.tasks]  # groups stay groups: their aggregate is reported
         lm = load_lm(model_dir)
         doc = evaluate_tasks(lm, tasks, out, num_fewshot=ecfg.num_fewshot, limit=ecfg.limit,
                              seed=ecfg.fewshot_seed, batch_size=ecfg.task_batch_size, progress=progress,

@@ -128,7 +128,8 @@ def expand_inputs(patterns: Iterable[str | Path]) -> tuple[list[Path], list[str]
             out.append(p)
 
     for pat in map(str, patterns):
-        matches = sorted(glob.glob(pat, recursive=True)) if set("*?[") & set(pat) else [pat]
+        # a path that exists is itself, even when its name has glob characters ("tweets [2023].csv")
+        matches = sorted(glob.glob(pat, recursive=True)) if set("*?[") & set(pat) and not os.path.exists(pat) else [pat]
         found = False
         for m in matches:
             p = Path(m)
@@ -196,8 +197,9 @@ _TEXT_LOW_BYTES = frozenset([9, 10, 13, *range(0x20, 0x7F), *range(0xA0, 0x100)]
 
 def _wide_non_latin(sample: bytes) -> str | None:
     """UTF-16 without a BOM of Arabic or Tifinagh text: few NULs (only its spaces, digits and newlines), all on
-    the same side of the code units, each beside a text byte, and the bytes decode to text with spaces in it
-    (a stray NUL in UTF-8 text decodes to CJK-like characters without spaces; binary fails the other tests)."""
+    the same side of the code units, each beside a text byte; the other units in one Unicode block; and the bytes
+    decode to text with spaces in it (a stray NUL in UTF-8 text decodes to CJK-like characters without spaces;
+    binary fails the other tests)."""
     if b"\x00" not in sample or len(sample) < 4:
         return None
     for enc, nul_side in (("utf-16-le", 1), ("utf-16-be", 0)):
@@ -205,6 +207,11 @@ def _wide_non_latin(sample: bytes) -> str | None:
         if any(sample[i + 1 - nul_side] == 0 for i in units):  # a NUL on the other side: not this encoding
             continue
         if any(sample[i + nul_side] == 0 and sample[i + 1 - nul_side] not in _TEXT_LOW_BYTES for i in units):
+            continue
+        # the high bytes of the other units name one block (06 Arabic, 2D Tifinagh): misread UTF-8 or binary
+        # bytes vary
+        high = [b for b in sample[nul_side::2] if b]
+        if len(high) < 3 or max(map(high.count, set(high))) < 0.8 * len(high):
             continue
         data = sample[: len(sample) - len(sample) % 2]
         try:
@@ -404,7 +411,7 @@ def table_dialect(path: Path, fmt: str, opts: ReadOptions) -> tuple[str, str | N
     if fmt == "tsv":
         return "\t", enc, bom
     text = head[bom:].decode(enc or "utf-8", errors="replace")
-    first = text.split("\n", 1)[0]
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")  # the header: blank lines before it skipped
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=counts.__getitem__)
     return (best if counts[best] else ","), enc, bom
@@ -419,7 +426,51 @@ def _csv_stream(path: Path, fmt: str, opts: ReadOptions):
     f = io.TextIOWrapper(fb, encoding=enc or "utf-8", errors="strict" if enc else "surrogateescape", newline="")
     # TSV has no quoting convention: a tweet that starts with a quote must not swallow the next rows
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    return f, csv.reader(f, delimiter=delimiter, quoting=quoting), enc
+    lines = _Lines(f)
+    return f, csv.reader(lines, delimiter=delimiter, quoting=quoting), enc, lines
+
+
+class _Lines:
+    """The physical lines fed to a csv reader, counted, with the lines of the current record kept: a CSV record
+    that an unterminated quote stretched over the following lines is reported by its first line and the lines
+    after it are read again as rows (instead of the rest of the file becoming one rejected record)."""
+
+    def __init__(self, f):
+        self.f, self.pending, self.record, self.line = f, [], [], 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = self.pending.pop() if self.pending else next(self.f)
+        self.record.append(line)
+        self.line += 1
+        return line
+
+    def take(self) -> list[str]:
+        """The lines of the record just read."""
+        lines, self.record = self.record, []
+        return lines
+
+    def push_back(self, lines: list[str]) -> None:
+        self.pending.extend(reversed(lines))
+        self.line -= len(lines)
+
+    def at_end(self) -> bool:
+        if self.pending:
+            return False
+        nxt = next(self.f, None)
+        if nxt is not None:
+            self.pending.append(nxt)
+        return nxt is None
+
+
+def _header(reader) -> list[str] | None:
+    """The first non-blank row of a CSV/TSV reader (a blank line above the header is not an empty header)."""
+    for cells in reader:
+        if any(c.strip() for c in cells):
+            return cells
+    return None
 
 
 def _unquote(value: str) -> str:
@@ -430,18 +481,28 @@ def _unquote(value: str) -> str:
 
 def _csv_items(path: Path, fmt: str, opts: ReadOptions) -> Iterator[Item]:
     csv.field_size_limit(1 << 30)
-    f, reader, enc = _csv_stream(path, fmt, opts)
+    f, reader, enc, lines = _csv_stream(path, fmt, opts)
     with f:
-        header = next(reader, None)
+        header = _header(reader)
         if header is None:
             return
+        lines.take()
         tsv = reader.dialect.delimiter == "\t"
         header = [_unquote(h.strip()) if tsv else h.strip() for h in header]
-        for n, cells in enumerate(reader, 2):
+        for cells in reader:
+            record = lines.take()
+            n = lines.line - len(record) + 1  # the physical line the row starts on (the header is line 1)
             if not cells or not any(c.strip() for c in cells):
                 continue
             raw_text = reader.dialect.delimiter.join(cells)
-            if len(cells) != len(header):
+            # an unterminated quote ran over the next lines (to a row of the wrong width, or to the end of the
+            # file): only its own line is bad, the lines after it are read again as rows
+            swallowed = len(record) > 1 and (len(cells) != len(header) or (
+                cells[-1].endswith(("\n", "\r")) and lines.at_end()))
+            if swallowed:
+                lines.push_back(record[1:])
+                raw_text = record[0].rstrip("\r\n")
+            if len(cells) != len(header) or swallowed:
                 yield Item(_fix_escapes(raw_text, opts)[0], n, error="malformed_row",
                            extra={"columns": len(cells), "header_columns": len(header)})
                 continue
@@ -605,9 +666,9 @@ def file_fields(path: Path, opts: ReadOptions = ReadOptions(), rows: int = 50) -
     try:
         fmt = format_of(path, opts)
         if fmt in ("csv", "tsv"):
-            f, reader, _ = _csv_stream(path, fmt, opts)
+            f, reader, _, _ = _csv_stream(path, fmt, opts)
             with f:
-                header = next(reader, None) or []
+                header = _header(reader) or []
             return [_unquote(h.strip()) for h in header]
         if fmt == "parquet":
             import pyarrow.parquet as pq

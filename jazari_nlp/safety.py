@@ -382,7 +382,8 @@ class OutputLock:
         msg = (f"warning: {self.path}: taking over a stale lock: the jazari {holder.get('what', 'run')} that held it "
                f"(pid {holder.get('pid', '?')} on {holder.get('host', '?')}, started {holder.get('started_at', '?')}, "
                f"command: {holder.get('command', '?')}) is no longer running")
-        log.warning(msg)
+        if log.hasHandlers():  # a run's log.txt; with no handler, logging's last resort would print it twice
+            log.warning(msg)
         print(msg, file=sys.stderr)
 
     def _busy(self, holder: dict[str, Any]) -> str:

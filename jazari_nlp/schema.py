@@ -71,7 +71,8 @@ def expand_globs(patterns: list[str]) -> tuple[list[Path], list[str]]:
     seen: set[str] = set()
     empty: list[str] = []
     for pat in patterns:
-        matches = sorted(glob.glob(pat, recursive=True)) if GLOB_CHARS & set(pat) else [pat]
+        # a path that exists is itself, even when its name has glob characters ("tweets [2023].tsv")
+        matches = sorted(glob.glob(pat, recursive=True)) if GLOB_CHARS & set(pat) and not os.path.exists(pat) else [pat]
         matches = [m for m in matches if os.path.isfile(m)]
         if not matches:
             empty.append(pat)
@@ -94,8 +95,13 @@ class TextFilesSection(StrictModel):
     def _files_have_field(self, info: ValidationInfo):
         files = getattr(self, self.files_key, None)
         if files and not (info.context or {}).get("skip_exists"):
-            from jazari_nlp.readers import files_field_problems
+            from jazari_nlp.readers import expand_inputs, files_field_problems
 
+            # a glob that matches nothing stops the stage later (any of them, for benchmarks): say it now
+            found, empty, _ = expand_inputs(files)
+            if not found or (empty and self.files_key == "benchmarks"):
+                raise ValueError(f"{self.files_key}: no file matches {', '.join(empty)}; check the path or glob "
+                                 "(relative to the config file)")
             problems = files_field_problems(files, self.text_field, self.section)
             if problems:
                 raise ValueError("; ".join(problems[:3]))

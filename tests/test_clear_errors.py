@@ -46,9 +46,10 @@ def texts(tmp_path) -> Path:
 
 
 def checkpoint(folder: Path, eos: str | None = "</s>", n_positions: int = 64, weights: str = "model.safetensors") -> Path:
-    """A folder that looks like a checkpoint to validation (validation reads only its JSON files)."""
+    """A folder that looks like a checkpoint to validation (validation reads its JSON files and the weights'
+    safetensors header: here a valid one with no tensor)."""
     write(folder / "config.json", json.dumps({"model_type": "gpt2", "n_positions": n_positions}))
-    (folder / weights).write_bytes(b"")
+    (folder / weights).write_bytes(b"\x02\x00\x00\x00\x00\x00\x00\x00{}" if weights.endswith(".safetensors") else b"")
     write(folder / "tokenizer_config.json", json.dumps({"eos_token": eos} if eos is not None else {}))
     return folder
 

@@ -17,16 +17,16 @@ from lm_eval.models.huggingface import HFLM  # noqa: E402
 from lm_eval.utils import get_rolling_token_windows, make_disjoint_window  # noqa: E402
 
 from jazari_nlp.errors import InputError  # noqa: E402
-from jazari_nlp.models import LM, load_lm  # noqa: E402
 from jazari_nlp.modeling.scoring import Scorer, rolling_windows  # noqa: E402
 from jazari_nlp.modeling.tiny import build_tiny_llama, sample_lines  # noqa: E402
+from jazari_nlp.models import LM, load_lm  # noqa: E402
 
 MAX_LEN = 128  # the tiny model's max_position_embeddings
 
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory):
-    return build_tiny_llama(tmp_path_factory.mktemp("tiny") / "model", max_position_embeddings=MAX_LEN)
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny") / "model", max_position_embeddings=MAX_LEN, train_steps=100)
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +77,27 @@ def test_loglikelihood_matches_lm_eval(lm, hflm):
     assert all(lp < 0 for lp, _ in ours)
 
 
+def test_add_bos_token_matches_lm_eval(model_dir):
+    reqs = [("Salam, kif ", "dayr?"), ("", " salam"), ("ⴰⵣⵓⵍ", " ⴼⵍⵍⴰⵡⵏ"), ("<s>Salam", " 3likom")]
+    hf = HFLM(pretrained=str(model_dir), device="cpu", dtype="float32", batch_size=4, add_bos_token=True)
+    lm = load_lm(model_dir, device="cpu", dtype="float32", add_bos_token=True)
+    assert lm.tok_encode("Salam")[0] == lm.tokenizer.bos_token_id == hf.tok_encode("Salam")[0]
+    assert lm.tok_encode("<s>Salam").count(lm.tokenizer.bos_token_id) == 1  # no second BOS
+    ref = lm_eval_loglikelihood(hf, reqs)
+    assert [lp for lp, _ in lm.loglikelihood(reqs)] == pytest.approx([lp for lp, _ in ref], abs=1e-4)
+    rolling = hf.loglikelihood_rolling([Instance("loglikelihood_rolling", {}, ("Salam 3likom",), 0)],
+                                       disable_tqdm=True)
+    assert lm.loglikelihood_rolling(["Salam 3likom"]) == pytest.approx(rolling, abs=1e-4)
+    gen = hf.generate_until([Instance("generate_until", {}, ("Salam", {"until": ["\n"], "max_gen_toks": 10}), 0)],
+                            disable_tqdm=True)
+    assert lm.generate(["Salam"], until=["\n"], max_gen_toks=10) == gen
+
+
+def test_empty_inputs(lm):
+    assert lm.loglikelihood([]) == [] and lm.loglikelihood_rolling([]) == [] and lm.generate([]) == []
+    assert lm.loglikelihood([("Salam", "")]) == [(0.0, True)]  # nothing to predict
+
+
 def test_encoding_follows_lm_eval(lm, hflm):
     reqs = [("Salam, kif ", "dayr?"), ("ⴰⵣⵓⵍ\n", "ⴼⵍⵍⴰⵡⵏ"), ("", " salam"), ("", lm.tokenizer.bos_token + "wakha")]
     pairs = lm.encode_pairs(reqs)
@@ -91,6 +112,7 @@ def test_encoding_follows_lm_eval(lm, hflm):
 def test_prefix_reuse_equals_plain_with_fewer_tokens(lm, monkeypatch):
     reqs = mc_requests(lm)[: 24 * 4]
     pairs = lm.encode_pairs(reqs)
+    assert lm._scorer._packing_works()  # probed once, before counting
     seen = []
     original = Scorer._forward
 
@@ -111,12 +133,13 @@ def test_prefix_reuse_equals_plain_with_fewer_tokens(lm, monkeypatch):
     assert all(len(c) + sum(len(k) - 1 for c2, k in pairs if tuple(c2) == c) <= MAX_LEN for c in contexts)
     assert plain_tokens == sum(len(x) for x in {tuple(c + k[:-1]) for c, k in pairs})
     assert packed_tokens == sum(len(c) for c in contexts) + sum(len(k) - 1 for _, k in pairs)
-    assert packed_tokens < plain_tokens / 2
+    assert packed_tokens < plain_tokens
 
 
 def test_one_token_choices_read_from_one_forward_pass(lm, monkeypatch):
     ctx = list(range(10, 30))
     pairs = [(ctx, [t]) for t in (40, 41, 42, 43, 44)]
+    assert lm._scorer._packing_works()
     calls = []
     original = Scorer._forward
     monkeypatch.setattr(Scorer, "_forward", lambda self, chunk, device: calls.append(
@@ -276,9 +299,15 @@ def test_load_refuses_pickles_and_non_models(model_dir, tmp_path):
     pickled.mkdir()
     shutil.copy(model_dir / "config.json", pickled / "config.json")
     (pickled / "pytorch_model.bin").write_bytes(b"not even a pickle")  # never opened
-    with pytest.raises(InputError, match=rf"{pickled}: only pickle weights \(pytorch_model.bin\); jazari loads "
-                                         r"safetensors only"):
+    with pytest.raises(InputError, match=rf"{pickled} has no \*.safetensors weights \(found pytorch_model.bin: "
+                                         r"pickled weights, never loaded\): jazari loads safetensors only"):
         load_lm(pickled)
+    truncated = tmp_path / "truncated"
+    shutil.copytree(model_dir, truncated)
+    data = (truncated / "model.safetensors").read_bytes()
+    (truncated / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"model.safetensors .* copy the checkpoint again"):
+        load_lm(truncated)
     weights_only = tmp_path / "no_tokenizer"
     weights_only.mkdir()
     for name in ("config.json", "model.safetensors"):
@@ -295,7 +324,11 @@ def test_load_refuses_a_model_that_needs_remote_code(model_dir, tmp_path):
     cfg = json.loads((custom / "config.json").read_text())
     cfg.update(model_type="my_secret_arch", auto_map={"AutoModelForCausalLM": "modeling_secret.SecretLM"})
     (custom / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(InputError, match="never runs a model folder's code"):
+    with pytest.raises(InputError, match=r"needs its own Python code \(config.json auto_map\); jazari never runs"):
+        load_lm(custom)
+    cfg.pop("auto_map")
+    (custom / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(InputError, match=r"transformers cannot load this folder as a causal language model"):
         load_lm(custom)
 
 

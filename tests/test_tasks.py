@@ -6,6 +6,7 @@ The data below is written for these tests (short Darija / French / English items
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 from collections import defaultdict
@@ -133,6 +134,33 @@ def test_multiple_choice_contexts_match_lm_eval(data, shots, sampler, fewshot_sp
             assert first.count(QUESTIONS[0][0]) == 1
 
 
+FEWSHOT_VARIANTS = {
+    "samples_in_yaml": {"fewshot_config": {"samples": [
+        {"question": "سؤال لول", "choices": {"text": ["اه", "لا"], "label": ["A", "B"]}, "answerKey": "B"},
+        {"question": "Deuxième question", "choices": {"text": ["oui", "non"], "label": ["A", "B"]}, "answerKey": "A"},
+    ]}},
+    "indices_have_no_effect": {"fewshot_split": "train", "fewshot_config": {"fewshot_indices": [5, 2, 7, 0]}},
+    "delimiters_and_description_template": {"fewshot_split": "train", "target_delimiter": "",
+                                            "fewshot_delimiter": "\n---\n", "description": "{{id}}: "},
+    "pool_is_the_test_split": {"training_split": None, "dataset_kwargs": {"data_files": {"test": "test.jsonl"}}},
+    "fewshot_overrides": {"fewshot_split": "train",
+                          "fewshot_config": {"doc_to_text": "[{{question}}]", "target_delimiter": " => "}},
+    "num_fewshot_fixed_at_0": {"fewshot_split": "train", "num_fewshot": 0},
+    "num_fewshot_in_yaml": {"fewshot_split": "train", "num_fewshot": 1},
+}
+
+
+@pytest.mark.parametrize("variant", sorted(FEWSHOT_VARIANTS))
+@pytest.mark.parametrize("shots", [None, 2])
+def test_fewshot_variants_match_lm_eval(data, variant, shots):
+    cfg = {k: v for k, v in {**MC, **FEWSHOT_VARIANTS[variant]}.items() if v is not None}
+    ours = _ours(load_task(cfg, data), shots, None)
+    assert ours == _lm_eval_args(_absolute(cfg, data), shots, None)
+    expected = 0 if variant == "num_fewshot_fixed_at_0" else shots or cfg.get("num_fewshot", 0)
+    shown = ours[1][0][0].count("=>" if variant == "fewshot_overrides" else "Answer:")
+    assert shown == (expected if variant == "fewshot_overrides" else expected + 1)
+
+
 def test_limit_and_seed_follow_lm_eval(data):
     cfg = {**MC, "fewshot_split": "test"}
     task = load_task(_write_task(data, cfg))
@@ -183,7 +211,8 @@ def test_generation_loglikelihood_and_rolling_match_lm_eval(data):
     bare.pop("generation_kwargs")
     assert _ours(load_task(bare, data), 0, 2) == _lm_eval_args(_absolute(bare, data), 0, 2)  # until: ["\n\n"]
 
-    ll = {**gen, "task": "mini_ll", "output_type": "loglikelihood", "doc_to_target": "{{' ' + answerKey}}"}
+    ll = {**gen, "task": "mini_ll", "output_type": "loglikelihood", "doc_to_text": "question",  # a bare field
+          "doc_to_target": "{{' ' + answerKey}}"}
     ll.pop("generation_kwargs")
     ours = _ours(load_task(ll, data), 2, None)
     assert ours == _lm_eval_args(_absolute(ll, data), 2, None)
@@ -231,6 +260,52 @@ def test_jazari_extras_export_to_lm_eval_with_the_same_prompts(data):
         export_lm_eval(load_task({**cfg, "filter_rows": {"answerKey": "A"}}, data))
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "disk"])
+def test_other_data_formats_give_the_same_requests(data, fmt):
+    datasets = pytest.importorskip("datasets")
+    flat = [{k: v for k, v in r.items() if k != "choices"} for r in _rows()]
+    cfg = {"task": f"flat_{fmt}", "output_type": "multiple_choice", "test_split": "test",
+           "doc_to_text": "{{question}}\nAnswer:", "choices_from": ["opt1", "opt2", "opt3", "opt4"],
+           "doc_to_target": "num", "target_offset": -1}
+    ds = datasets.Dataset.from_list(flat)
+    if fmt == "disk":
+        datasets.DatasetDict({"test": ds}).save_to_disk(str(data / "saved"))
+        cfg["dataset_path"] = "saved"
+    else:
+        getattr(ds, f"to_{fmt}")(str(data / f"flat.{fmt}"))
+        cfg |= {"dataset_path": fmt, "dataset_kwargs": {"data_files": {"test": f"flat.{fmt}"}}}
+    _write_jsonl(data / "flat.jsonl", flat)
+    as_json = {**cfg, "dataset_path": "json", "dataset_kwargs": {"data_files": {"test": "flat.jsonl"}}}
+    ours = [(r.context, r.continuations, r.gold) for r in load_task(cfg, data).build_requests()]
+    assert ours == [(r.context, r.continuations, r.gold) for r in load_task(as_json, data).build_requests()]
+    assert len(ours) == 8 and ours[0][2] == 1
+    hashes = load_task(as_json, data).data_sha256()
+    assert hashes == {str(data / "flat.jsonl"): hashlib.sha256((data / "flat.jsonl").read_bytes()).hexdigest()}
+
+
+@pytest.mark.parametrize("corpus", ["afrisenti_ary", "sib200_ary"])
+def test_real_darija_files_match_lm_eval(shared_data, corpus):
+    """Real tab-separated files (read where they lie, never copied): 3-shot contexts identical to lm-eval's."""
+    folder, field, choices = {
+        "afrisenti_ary": (shared_data / "afrisenti" / "ary", "tweet", ["negative", "neutral", "positive"]),
+        "sib200_ary": (shared_data / "sib200" / "ary_Arab", "text",
+                       ["science/technology", "travel", "politics", "sports", "health", "entertainment",
+                        "geography"]),
+    }[corpus]
+    if not (folder / "dev.tsv").is_file() or not (folder / "train.tsv").is_file():
+        pytest.skip(f"{folder} has no dev.tsv/train.tsv")
+    label = "label" if corpus.startswith("afrisenti") else "category"
+    cfg = {"task": corpus, "dataset_path": "csv",
+           "dataset_kwargs": {"data_files": {"dev": str(folder / "dev.tsv"), "train": str(folder / "train.tsv")},
+                              "delimiter": "\t"},
+           "output_type": "multiple_choice", "validation_split": "dev", "fewshot_split": "train",
+           "doc_to_text": f"{{{{{field}}}}}\nالتصنيف:", "doc_to_choice": choices, "doc_to_target": label}
+    task = load_task(cfg)
+    reqs = task.build_requests(num_fewshot=3, limit=30)
+    assert len(reqs) == 30 and sum(r.skipped is None for r in reqs) == 30
+    assert _ours(task, 3, 30) == _lm_eval_args(cfg, 3, 30)
+
+
 def test_shipped_examples_match_lm_eval():
     for name in ("jazari_example_mc", "jazari_example_gen"):
         task = load_task(name)
@@ -246,7 +321,7 @@ def test_shipped_examples_match_lm_eval():
 def _error(tmp_path: Path, cfg: dict, name: str = "bad") -> TaskError:
     path = _write_task(tmp_path, cfg, name)
     with pytest.raises(TaskError) as e:
-        load_task(path).build_requests()
+        load_task(path).check()
     return e.value
 
 
@@ -270,13 +345,17 @@ def test_function_hooks_are_refused_with_the_declarative_way(data):
     (problem,) = e.value.problems
     assert problem.startswith("process_docs: `!function utils.process_docs` (line ")
     assert "which jazari never does; use rename_fields" in problem
+    with pytest.raises(TaskError, match="metric_list.1.metric: unknown metric 'acc_nrom'; did you mean 'acc_norm'"):
+        load_task({**MC, "metric_list": [{"metric": "acc"}, {"metric": "acc_nrom"}]}, data)
     with pytest.raises(TaskError, match="use_prompt: needs promptsource"):
         load_task({**MC, "use_prompt": "promptsource:x"}, data)
 
 
 def test_missing_data_file_names_it_and_the_source(tmp_path):
     cfg = {**MC, "metadata": {"source": "Belebele (facebook/belebele)", "download": "huggingface.co/datasets/x"}}
-    err = _error(tmp_path, cfg)
+    with pytest.raises(TaskError) as e:  # when the task is loaded, before any data is read
+        load_task(_write_task(tmp_path, cfg))
+    err = e.value
     assert err.problems[0] == (f"dataset_kwargs.data_files: file not found: {tmp_path / 'test.jsonl'} (the data "
                                "comes from Belebele (facebook/belebele); get it: huggingface.co/datasets/x)")
     assert len(err.problems) == 2  # train.jsonl too
@@ -330,8 +409,9 @@ def test_every_row_bad_is_an_error_before_work(tmp_path):
     cfg = {"task": "all_bad", "dataset_path": "json", "dataset_kwargs": {"data_files": {"test": "test.jsonl"}},
            "output_type": "multiple_choice", "test_split": "test", "doc_to_text": "{{question}}",
            "doc_to_choice": "{{choices.text}}", "doc_to_target": "num"}
-    err = _error(tmp_path, cfg)
-    assert err.problems == ["none of the 8 rows can be used: answer index 9 is out of range for 4 choices"]
+    with pytest.raises(TaskError) as e:
+        load_task(cfg, tmp_path).build_requests()
+    assert e.value.problems == ["none of the 8 rows can be used: answer index 9 is out of range for 4 choices"]
 
 
 def test_empty_choice_list_in_the_file_and_invalid_utf8(data):
@@ -348,7 +428,9 @@ def test_empty_choice_list_in_the_file_and_invalid_utf8(data):
 
 def test_hub_data_needs_network_and_a_revision(tmp_path):
     cfg = {k: v for k, v in MC.items() if k != "dataset_kwargs"} | {"dataset_path": "facebook/belebele"}
-    (problem,) = _error(tmp_path, cfg).problems
+    with pytest.raises(TaskError) as e:
+        load_task(cfg, tmp_path)
+    (problem,) = e.value.problems
     assert problem.startswith("dataset_path: 'facebook/belebele' is not json, csv, parquet, text, arrow nor a "
                               "local folder")
     assert "allow_network: true (in the experiment) and a pinned dataset_kwargs.revision" in problem
@@ -379,13 +461,15 @@ def test_registry_finds_shipped_and_user_tasks(data):
     user.mkdir()
     _write_task(user, {**MC, "task": "darija_user_mc", "tag": "mine_tag",
                        "dataset_kwargs": {"data_files": {"test": "../test.jsonl", "train": "../train.jsonl"}}})
+    _write_task(user, {"group": "mine_group", "task": ["darija_user_mc"]}, "mine_group")
     found = {t.name: t for t in list_tasks([user])}
     assert found["darija_user_mc"].source == str(user) and found["darija_user_mc"].tags == ["mine_tag"]
+    assert found["darija_user_mc"].groups == ["mine_tag", "mine_group"] and found["mine_group"].kind == "group"
     task = load_task("darija_user_mc", search=[user])
     assert task.path == user / "darija_user_mc.yaml" and len(task.build_requests()) == 8
     assert [t.name for t in load_tasks(["mine_tag", "jazari_example_mc"], search=user)] == [
         "darija_user_mc", "jazari_example_mc"]
-    assert [t.name for t in load_task(user).tasks()] == ["darija_user_mc"]  # a folder
+    assert [t.name for t in load_task(user).tasks()] == ["darija_user_mc"]  # a folder: its task files
     assert load_task("mine/darija_user_mc.yaml", base_dir=data).name == "darija_user_mc"  # a path
     with pytest.raises(TaskError) as e:
         load_task("darija_usr_mc", search=[user])
@@ -402,7 +486,7 @@ def test_groups_expand_and_aggregate_by_size(data):
              "aggregate_metric_list": [{"metric": "acc", "weight_by_size": True}]}
     g = load_task(_write_task(data, group, "g_all"))
     a, b = g.tasks()
-    assert (a.name, b.name) == ("g_a", "g_b")
+    assert (a.name, b.name) == ("g_a", "g_b") and a.groups == b.groups == ["g_all"]
     assert (a.shots(), b.shots()) == (1, 2)  # group-level keys apply to members, a member's own win
     assert a.build_requests()[0].context.count("Question:") == 2
     scores = {"g_a": {"acc": 1.0, "acc_stderr": 0.0, "n": 2}, "g_b": {"acc": 0.5, "acc_stderr": 0.2, "n": 6}}

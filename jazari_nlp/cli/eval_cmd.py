@@ -10,6 +10,9 @@ import typer
 from typer.core import TyperGroup
 
 
+PACKAGE = Path(__file__).resolve().parents[2]  # the folder holding jazari_nlp/
+
+
 class _EvalGroup(TyperGroup):
     """``jazari eval CONFIG`` is the experiment's eval stage: a first argument that is no subcommand is a config."""
 
@@ -90,11 +93,13 @@ def tasks_cmd(
     infos = guarded(lambda: list_tasks(search=list(search or [])))
     table = Table(title="tasks", title_justify="left")
     for col in ("task", "output type", "groups", "file"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold", no_wrap=False, min_width=len(col))
     for info in infos:
         d = info if isinstance(info, dict) else getattr(info, "__dict__", {})
+        path = Path(str(d.get("path", "")))
+        shown = path.relative_to(PACKAGE) if path.is_relative_to(PACKAGE) else path  # shipped: jazari_nlp/...
         table.add_row(str(d.get("name", "")), str(d.get("output_type", "")), ", ".join(d.get("groups") or []),
-                      str(d.get("path", "")))
+                      str(shown))
     console.print(table)
 
 

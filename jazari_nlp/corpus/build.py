@@ -239,13 +239,23 @@ def _quiet_datatrove() -> None:
 
     def console() -> None:
         logger.remove()
-        logger.add(sys.stderr, level="WARNING", format="datatrove | {level} | {message}",
+        # one line per message: a failing task's traceback goes to its task log (the error itself is raised, and
+        # reported once: a full disk as one `error:` line, a bug with its traceback)
+        logger.add(sys.stderr, level="WARNING", format=lambda _: "datatrove | {level} | {message}\n",
                    filter=lambda r: "No .remove file" not in r["message"])  # normal: no near duplicates there
 
     def add_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
         console()
         logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
-        logger.add(logfile, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}")
+
+        def sink(message) -> None:
+            try:
+                logfile.write(message)
+                logfile.flush()
+            except (OSError, ValueError):  # a full disk (reported by the build) or a closed log: not a second error
+                pass
+
+        logger.add(sink, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}")
         return logfile
 
     add_task_logger._jazari_quiet = True

@@ -57,7 +57,7 @@ def overlapping_items(items: list[str], corpus_texts, n: int = 13) -> list[bool]
 def contamination_report(tasks: list[str], corpus_dir: Path, n: int = 13) -> dict[str, Any]:
     """``{"n", "corpus", "tasks": {name: {"items", "contaminated", "share", "doc_ids"}}}``."""
     from jazari_nlp.corpus import corpus_files
-    from jazari_nlp.evaluation.tasks import load_task
+    from jazari_nlp.evaluation.tasks import load_tasks
     from jazari_nlp.textio import iter_rows
 
     corpus_dir = Path(corpus_dir)
@@ -66,8 +66,7 @@ def contamination_report(tasks: list[str], corpus_dir: Path, n: int = 13) -> dic
         raise InputError(f"{corpus_dir}: no corpus shards (train/ or heldout/ parquet files) there")
     texts = [r["text"] for r in iter_rows(files, ["text"]) if isinstance(r["text"], str)]
     out: dict[str, Any] = {"n": n, "corpus": str(corpus_dir), "corpus_documents": len(texts), "tasks": {}}
-    for name in tasks:
-        task = load_task(name)
+    for task in load_tasks(tasks):
         reqs = [r for r in task.build_requests(num_fewshot=0) if not r.skipped]
         hit = overlapping_items([item_text(r) for r in reqs], texts, n)
         k = sum(hit)

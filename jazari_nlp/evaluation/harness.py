@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import sqlite3
 import time
 from collections import Counter
@@ -148,37 +147,6 @@ def model_fingerprint(lm: Any) -> dict[str, str]:
     return out
 
 
-# --------------------------------------------------------------------------------------------- statistics
-
-
-def mean_stderr(values: Sequence[float]) -> tuple[float, float | None]:
-    """Mean and its standard error (lm-eval's ``mean_stderr``: sample standard deviation / sqrt(n))."""
-    n = len(values)
-    if n == 0:
-        return float("nan"), None
-    mu = sum(values) / n
-    if n < 2:
-        return mu, None
-    var = sum((v - mu) ** 2 for v in values) / (n - 1)
-    return mu, math.sqrt(var / n)
-
-
-def macro_f1(golds: Sequence[Any], preds: Sequence[Any]) -> float:
-    """Macro-F1 over the labels seen in gold or prediction (sklearn's ``f1_score(average="macro")``)."""
-    labels = sorted(set(golds) | set(preds), key=str)
-    scores = []
-    for lab in labels:
-        tp = sum(g == lab and p == lab for g, p in zip(golds, preds, strict=True))
-        fp = sum(g != lab and p == lab for g, p in zip(golds, preds, strict=True))
-        fn = sum(g == lab and p != lab for g, p in zip(golds, preds, strict=True))
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
-    return sum(scores) / len(scores) if scores else float("nan")
-
-
-def _argmax(values: Sequence[float]) -> int:
-    return max(range(len(values)), key=values.__getitem__)
-
-
 # --------------------------------------------------------------------------------------------- scoring
 
 
@@ -193,131 +161,97 @@ def _metric_names(task: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _score_multiple_choice(requests, answers, metrics) -> tuple[list[dict], dict]:
-    samples, per_metric = [], {m["metric"]: [] for m in metrics}
-    golds, preds = [], []
+def _options(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k not in ("metric", "aggregation", "higher_is_better")}
+
+
+def _aggregate(entry: dict[str, Any], items: list[Any]) -> dict[str, Any]:
+    from jazari_nlp.evaluation.metrics import aggregate
+
+    value, stderr = aggregate(entry["metric"], items, aggregation=entry.get("aggregation"))
+    return {"value": value, "stderr": stderr}
+
+
+def _score_multiple_choice(requests, answers, metrics) -> tuple[list[dict], dict, list]:
+    """Per-example items (``metrics.score_multiple_choice``), then each metric's aggregation."""
+    from jazari_nlp.evaluation.metrics import example_value, score_multiple_choice
+
+    samples, items, bad = [], {m["metric"]: [] for m in metrics}, []
     for r, lls_greedy in zip(requests, answers, strict=True):
         lls = [float(a[0]) for a in lls_greedy]
-        chars = [float(len(c)) for c in r.choices]
-        nbytes = [float(len(c.encode("utf-8"))) for c in r.choices]
-        pred = _argmax(lls)
-        pred_norm = _argmax([ll / n if n else ll for ll, n in zip(lls, chars, strict=True)])
-        pred_bytes = _argmax([ll / n if n else ll for ll, n in zip(lls, nbytes, strict=True)])
-        gold = r.gold
-        golds_ok = set(gold) if isinstance(gold, list) else {gold}
-        ex = {"acc": int(pred in golds_ok), "acc_norm": int(pred_norm in golds_ok),
-              "acc_bytes": int(pred_bytes in golds_ok)}
-        golds.append(gold if not isinstance(gold, list) else gold[0])
-        preds.append(pred)
-        for m in per_metric:
-            if m in ex:
-                per_metric[m].append(ex[m])
-        samples.append({"doc_id": r.doc_id, "prompt": r.context, "choices": r.choices,
-                        "loglikelihoods": lls, "is_greedy": [bool(a[1]) for a in lls_greedy],
-                        "prediction": pred, "prediction_norm": pred_norm, "gold": gold,
-                        "metrics": {k: v for k, v in ex.items() if k in per_metric or k == "acc"}})
-    results = {}
-    for m, values in per_metric.items():
-        if m in ("f1", "macro_f1"):
-            results[m] = {"value": macro_f1(golds, preds), "stderr": None}
-        elif values:
-            v, se = mean_stderr(values)
-            results[m] = {"value": v, "stderr": se}
-        else:
-            raise ValueError(f"metric {m!r} is not one of a multiple-choice task's: acc, acc_norm, acc_bytes, f1")
-    return samples, results
+        greedy = [bool(a[1]) for a in lls_greedy]
+        try:
+            ex = score_multiple_choice(lls, r.choices, r.gold, greedy)
+        except ValueError as e:  # a row the task check could not see (an empty choice, a gold out of range)
+            bad.append((r, str(e)))
+            continue
+        for m in items:
+            items[m].append(ex[m])
+        samples.append({"doc_id": r.doc_id, "prompt": r.context, "choices": r.choices, "loglikelihoods": lls,
+                        "is_greedy": greedy, "prediction": ex["pred"], "prediction_norm": ex["pred_norm"],
+                        "gold": ex["gold"], "metrics": {m: example_value(m, ex[m]) for m in items}})
+    results = {m["metric"]: _aggregate(m, items[m["metric"]]) for m in metrics if items[m["metric"]]}
+    return samples, results, bad
 
 
-def _score_loglikelihood(requests, answers, metrics) -> tuple[list[dict], dict]:
-    samples = []
-    lls, greedy = [], []
+def _score_loglikelihood(requests, answers, metrics) -> tuple[list[dict], dict, list]:
+    samples, items = [], {"perplexity": [], "acc": []}
     for r, a in zip(requests, answers, strict=True):
-        ll, g = float(a[0][0]), bool(a[0][1])
-        lls.append(ll)
-        greedy.append(int(g))
+        ll, greedy = float(a[0][0]), bool(a[0][1])
+        items["perplexity"].append(ll)
+        items["acc"].append(int(greedy))
         samples.append({"doc_id": r.doc_id, "prompt": r.context, "target": r.continuations[0],
-                        "loglikelihood": ll, "is_greedy": g, "metrics": {"acc": int(g)}})
+                        "loglikelihood": ll, "is_greedy": greedy, "metrics": {"acc": int(greedy)}})
     results = {}
-    for m in (e["metric"] for e in metrics):
-        if m == "perplexity":
-            results[m] = {"value": math.exp(-sum(lls) / len(lls)) if lls else float("nan"), "stderr": None}
-        elif m == "acc":
-            v, se = mean_stderr(greedy)
-            results[m] = {"value": v, "stderr": se}
-        else:
-            raise ValueError(f"metric {m!r} is not one of a loglikelihood task's: perplexity, acc")
-    return samples, results
+    for m in metrics:
+        if m["metric"] not in items:
+            raise ValueError(f"metric {m['metric']!r} is not one of a loglikelihood task's: perplexity, acc")
+        results[m["metric"]] = _aggregate(m, items[m["metric"]])
+    return samples, results, []
 
 
-def _score_rolling(requests, answers, metrics) -> tuple[list[dict], dict]:
-    import re
+def _score_rolling(requests, answers, metrics) -> tuple[list[dict], dict, list]:
+    from jazari_nlp.evaluation.metrics import score_rolling
 
-    samples = []
-    total_ll = total_words = total_bytes = 0.0
+    samples, items = [], {m["metric"]: [] for m in metrics}
     for r, ll in zip(requests, answers, strict=True):
         text = r.continuations[0] if r.continuations else r.context
-        words = len(re.split(r"\s+", text))
-        nbytes = len(text.encode("utf-8"))
-        total_ll += float(ll)
-        total_words += words
-        total_bytes += nbytes
-        samples.append({"doc_id": r.doc_id, "text": text, "loglikelihood": float(ll), "words": words,
-                        "bytes": nbytes})
-    results = {}
-    for m in (e["metric"] for e in metrics):
-        if m == "word_perplexity":
-            results[m] = {"value": math.exp(-total_ll / total_words) if total_words else float("nan"), "stderr": None}
-        elif m == "byte_perplexity":
-            results[m] = {"value": math.exp(-total_ll / total_bytes) if total_bytes else float("nan"), "stderr": None}
-        elif m == "bits_per_byte":
-            results[m] = {"value": -total_ll / total_bytes / math.log(2) if total_bytes else float("nan"),
-                          "stderr": None}
-        else:
-            raise ValueError(f"metric {m!r} is not one of a rolling task's: word_perplexity, byte_perplexity, "
-                             "bits_per_byte")
-    return samples, results
+        ex = score_rolling(float(ll), text)
+        for m in items:
+            if m not in ex:
+                raise ValueError(f"metric {m!r} is not one of a rolling task's: {', '.join(ex)}")
+            items[m].append(ex[m])
+        samples.append({"doc_id": r.doc_id, "text": text, "loglikelihood": float(ll),
+                        "words": ex["word_perplexity"][1], "bytes": ex["bits_per_byte"][1]})
+    return samples, {m["metric"]: _aggregate(m, items[m["metric"]]) for m in metrics}, []
 
 
-def _score_generation(requests, answers, metrics) -> tuple[list[dict], dict]:
+def _score_generation(requests, answers, metrics) -> tuple[list[dict], dict, list]:
     from jazari_nlp.evaluation import metrics as M
 
     preds = [str(a) for a in answers]
-    refs = [r.gold if isinstance(r.gold, list) else [r.gold] for r in requests]
-    refs = [[str(x) for x in rr] for rr in refs]
+    refs = [[str(x) for x in (r.gold if isinstance(r.gold, list) else [r.gold])] for r in requests]
     samples = [{"doc_id": r.doc_id, "prompt": r.context, "generation": p, "gold": r.gold, "metrics": {}}
                for r, p in zip(requests, preds, strict=True)]
     results = {}
     for entry in metrics:
-        name = entry["metric"]
-        kwargs = {k: v for k, v in entry.items() if k not in ("metric", "aggregation", "higher_is_better")}
-        value, stderr, per_example = M.score_generation(name, preds, refs, **kwargs)
-        results[name] = {"value": value, "stderr": stderr}
-        if per_example is not None:
-            for s, v in zip(samples, per_example, strict=True):
-                s["metrics"][name] = v
-    return samples, results
+        value, stderr, per_example = M.score_generation(entry["metric"], preds, refs, **_options(entry))
+        results[entry["metric"]] = {"value": value, "stderr": stderr}
+        for s, v in zip(samples, per_example or [None] * len(samples), strict=True):
+            if v is not None:
+                s["metrics"][entry["metric"]] = v
+    return samples, results, []
 
 
 # --------------------------------------------------------------------------------------------- the runner
 
 
 def _data_files_sha(task: Any) -> dict[str, str]:
-    out = {}
-    for f in getattr(task, "data_files", lambda: [])():
-        p = Path(f)
-        if p.is_file():
-            out[str(p)] = sha256_file(p)
-    return out
+    return task.data_sha256() if hasattr(task, "data_sha256") else {}
 
 
 def _task_sha(task: Any) -> str | None:
-    src = getattr(task, "source_path", None)
-    if src and Path(src).is_file():
-        return sha256_file(Path(src))
-    cfg = getattr(task, "config", None)
-    if cfg is not None and hasattr(cfg, "model_dump"):
-        return hashlib.sha256(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
-    return None
+    return task.sha256() if hasattr(task, "sha256") else None
 
 
 def run_task(lm: Any, task: Any, out_dir: Path, *, cache: RequestCache, num_fewshot: int | None = None,
@@ -325,7 +259,8 @@ def run_task(lm: Any, task: Any, out_dir: Path, *, cache: RequestCache, num_fews
              progress: bool = True) -> dict[str, Any]:
     """Evaluate one task; writes ``out_dir/samples_<task>.jsonl`` and returns its ``results.json`` entry."""
     t0 = time.perf_counter()
-    requests = task.build_requests(num_fewshot=num_fewshot, limit=limit, seed=seed)
+    requests = task.build_requests(num_fewshot=num_fewshot, limit=limit, seed=seed,
+                                   chat_template=getattr(lm, "apply_chat_template", None))
     usable = [r for r in requests if not r.skipped]
     skipped = Counter(r.skipped for r in requests if r.skipped)
     kind = task.config.output_type
@@ -342,10 +277,16 @@ def run_task(lm: Any, task: Any, out_dir: Path, *, cache: RequestCache, num_fews
         bar.close()
     scorer = {"multiple_choice": _score_multiple_choice, "loglikelihood": _score_loglikelihood,
               "loglikelihood_rolling": _score_rolling, "generate_until": _score_generation}[kind]
-    samples, results = scorer(usable, answers, metrics) if usable else ([], {})
+    if kind == "generate_until" and hasattr(task, "filter_response"):
+        answers = [_filtered(task, a) for a in answers]  # the task's filter_list (regex, take_first)
+    samples, results, bad = scorer(usable, answers, metrics) if usable else ([], {}, [])
+    for r, reason in bad:
+        r.skipped = reason
+        skipped[reason] += 1
     for r in requests:
         if r.skipped:
             samples.append({"doc_id": r.doc_id, "skipped": r.skipped, "doc": r.doc})
+    n_used = len(usable) - len(bad)
     samples.sort(key=lambda s: s["doc_id"])
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / f"samples_{task.name}.jsonl", "w", encoding="utf-8") as f:
@@ -356,13 +297,18 @@ def run_task(lm: Any, task: Any, out_dir: Path, *, cache: RequestCache, num_fews
         "metrics": results,
         "higher_is_better": {e["metric"]: e.get("higher_is_better", not e["metric"].endswith(
             ("perplexity", "bits_per_byte", "ter", "cer", "wer"))) for e in metrics},
-        "n": len(usable), "n_skipped": sum(skipped.values()), "skipped": dict(skipped),
+        "n": n_used, "n_skipped": sum(skipped.values()), "skipped": dict(skipped),
         "num_fewshot": shots or 0, "seed": seed, "limit": limit, "output_type": kind,
         "task_sha256": _task_sha(task), "data_sha256": _data_files_sha(task),
         "prompt_example": usable[0].context if usable else None,
         "requests": {"cached": stats["cached"], "computed": stats["computed"]},
         "seconds": round(time.perf_counter() - t0, 2),
     }
+
+
+def _filtered(task: Any, response: str) -> str:
+    out = task.filter_response(response)
+    return next(iter(out.values())) if isinstance(out, dict) and out else response
 
 
 def _ask(lm: Any, kind: str, chunk: list[Any], cache: RequestCache, stats: Counter, batch_size) -> list[Any]:
@@ -420,49 +366,50 @@ def evaluate_tasks(lm: Any, tasks: list[Any], out_dir: Path, *, num_fewshot: int
                    limit: int | None = None, seed: int = 1234, batch_size: int | str = "auto",
                    progress: bool = True, use_cache: bool = True, write: bool = True,
                    provenance: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Evaluate ``lm`` on every task; write ``out_dir/results.json``, the samples files and the request cache
-    (``out_dir/requests.sqlite``); return the results. Groups get the size-weighted mean of their tasks."""
+    """Evaluate ``lm`` on every task (groups and tags are flattened to their tasks, each once); write
+    ``out_dir/results.json``, the samples files and the request cache (``out_dir/requests.sqlite``); return the
+    results. A group gets lm-eval's aggregation of its members (``aggregate_metric_list``, size-weighted)."""
+    from jazari_nlp.evaluation.tasks import TaskGroup
     from jazari_nlp.runs import package_versions, write_json
 
     out_dir = Path(out_dir)
+    flat, seen = [], set()
+    for t in tasks:
+        for task in t.tasks() if isinstance(t, TaskGroup) else [t]:
+            if task.name not in seen:
+                seen.add(task.name)
+                flat.append(task)
     fp = model_fingerprint(lm)
     cache = RequestCache(out_dir / "requests.sqlite" if use_cache else None,
                          model_key=fp["model_sha256"] + ":" + fp.get("tokenizer_sha256", ""))
     results: dict[str, Any] = {}
     try:
-        for task in tasks:
+        for task in flat:
             results[task.name] = run_task(lm, task, out_dir, cache=cache, num_fewshot=num_fewshot, limit=limit,
                                           seed=seed, batch_size=batch_size, progress=progress)
     finally:
         cache.close()
-    groups = group_results(tasks, results)
-    doc = {"tasks": results, "groups": groups, **fp, "versions": package_versions(),
-           "created_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **(provenance or {})}
+    groups = {g.name: group_result(g, results) for g in tasks if isinstance(g, TaskGroup) and g.config is not None}
+    doc = {"tasks": results, "groups": {k: v for k, v in groups.items() if v["metrics"]}, **fp,
+           "versions": package_versions(), "created_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **(provenance or {})}
     if write:
         write_json(out_dir / "results.json", doc)
     return doc
 
 
-def group_results(tasks: list[Any], results: dict[str, Any]) -> dict[str, Any]:
-    """Size-weighted means of the tasks' shared metrics, per ``group``/``tag`` (lm-eval's pooled aggregation)."""
-    members: dict[str, list[str]] = {}
-    for t in tasks:
-        for g in (getattr(t, "groups", None) or []):
-            members.setdefault(g, []).append(t.name)
-    out = {}
-    for g, names in members.items():
-        shared = set.intersection(*(set(results[n]["metrics"]) for n in names)) if names else set()
-        metrics = {}
-        for m in sorted(shared):
-            sizes = [results[n]["n"] for n in names]
-            total = sum(sizes)
-            if not total:
-                continue
-            value = sum(results[n]["metrics"][m]["value"] * s for n, s in zip(names, sizes, strict=True)) / total
-            ses = [results[n]["metrics"][m].get("stderr") for n in names]
-            stderr = None
-            if all(se is not None for se in ses):  # pooled over independent subtasks
-                stderr = math.sqrt(sum((s / total) ** 2 * se ** 2 for s, se in zip(sizes, ses, strict=True)))
-            metrics[m] = {"value": value, "stderr": stderr}
-        out[g] = {"tasks": names, "n": sum(results[n]["n"] for n in names), "metrics": metrics}
-    return out
+def group_result(group: Any, results: dict[str, Any]) -> dict[str, Any]:
+    """A group's metrics from its members' (``TaskGroup.aggregate``: lm-eval's size-weighted mean and pooled
+    stderr over ``aggregate_metric_list``)."""
+    scores = {}
+    for name, r in results.items():
+        s: dict[str, Any] = {"n": r["n"]}
+        for m, v in r["metrics"].items():
+            s[m] = v["value"]
+            s[f"{m}_stderr"] = v["stderr"]
+        scores[name] = s
+    agg = group.aggregate(scores)
+    names = [t.name for t in group.tasks()]
+    metrics = {m: {"value": v, "stderr": agg.get(f"{m}_stderr")} for m, v in agg.items()
+               if m != "n" and not m.endswith("_stderr")}
+    return {"tasks": names, "n": agg.get("n", sum(results[n]["n"] for n in names if n in results)),
+            "metrics": metrics}

@@ -85,7 +85,7 @@ class FewshotConfig(_Strict):
     sampler: Literal["default", "first_n"] = Field(
         "default", description="default: lm-eval's seeded random sampling; first_n: the first rows in order.")
     split: str | None = None
-    fewshot_indices: list[int] | None = None
+    fewshot_indices: list[int] | None = Field(None, description="Read, but without effect (as in lm-eval 0.4).")
     samples: list[dict[str, Any]] | None = Field(None, description="Few-shot examples written in the YAML.")
     doc_to_text: Template | int | None = None
     doc_to_choice: Template | list[str] | dict[str, str] | None = None
@@ -208,7 +208,7 @@ class TaskConfig(_Strict):
         if not (self.test_split or self.validation_split):
             problems.append("set test_split (or validation_split): the split to evaluate on")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))  # one problem per line of the error
         return self
 
     # -- lm-eval's derived settings --------------------------------------------------------------------------
@@ -370,7 +370,7 @@ def validate(data: dict[str, Any], file: str | Path) -> TaskConfig | GroupConfig
     try:
         cfg = model.model_validate(data)
     except ValidationError as e:
-        problems += [_describe(err, model) for err in e.errors()]
+        problems += [line for err in e.errors() for line in _describe(err, model).split("\n")]
         raise TaskError(file, problems) from None
     if problems:
         raise TaskError(file, problems)
@@ -399,7 +399,8 @@ def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
         return f"{key_path}: required key is missing; add it to the task file"
     msg = err.get("msg", "invalid value")
     if kind == "value_error":
-        return f"{key_path}: {msg.removeprefix('Value error, ')}"
+        msg = msg.removeprefix("Value error, ")
+        return msg if not loc else f"{key_path}: {msg}"
     if kind == "literal_error":
         found = err.get("input")
         hint = difflib.get_close_matches(str(found), _literal_values(msg), n=1, cutoff=0.5)

@@ -81,6 +81,7 @@ class TaskInfo:
     kind: str  # "task" or "group"
     output_type: str | None = None
     tags: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)  # its tags and the group files that list it
     source: str = "package"  # "package" or the folder it was found in
     description: str = ""
     error: str | None = None
@@ -204,8 +205,13 @@ def _qa_turn(q: Any, c: list[str] | None = None, a: Any = None, gen_prefix: str 
 def _sample(rnd: random.Random, pool: list[dict], n: int, eval_doc: dict | None, first_n: bool) -> list[dict]:
     if n == 0:
         return []
-    if first_n:
-        res = ([x for x in pool if x != eval_doc] if eval_doc is not None else pool)[:n]
+    if first_n:  # the first n rows other than the evaluated one (stops early: the pool can be the test split)
+        res = []
+        for x in pool:
+            if len(res) == n:
+                break
+            if eval_doc is None or x != eval_doc:
+                res.append(x)
         if len(res) < n:
             raise _Skip(f"{n}-shot needs {n} few-shot rows other than this one; the pool has {len(res)}")
         return res
@@ -228,13 +234,14 @@ class Task:
                  allow_network: bool = False, raw: dict | None = None):
         self.config = config
         self.path = path
-        self.base_dir = Path(base_dir) if base_dir else (path.parent if path else Path.cwd())
+        self.base_dir = Path(base_dir).resolve() if base_dir else (path.parent if path else Path.cwd())
         self.allow_network = allow_network
-        self.raw = raw if raw is not None else config.model_dump(exclude_unset=True)
+        self.raw = raw if raw is not None else config.model_dump(exclude_unset=True)  # the mapping as read
         self._data: Any = None
         self._docs: dict[str, list[dict]] = {}
         self._columns: list[str] | None = None
         self.fewshot_problems: list[str] = []  # few-shot rows left out of the pool, with their reasons
+        self.groups: list[str] = []  # the group files this task was loaded through, innermost first
 
     def __repr__(self) -> str:
         return f"Task({self.name!r}, {self.config.output_type}, {self.where})"
@@ -258,9 +265,13 @@ class Task:
     # -- data --------------------------------------------------------------------------------------------------
 
     def _source_hint(self) -> str:
+        """`` (the data comes from X; get it: Y)`` from ``metadata.source`` / ``metadata.download``."""
         meta = self.config.metadata or {}
-        bits = [f"the data comes from {meta['source']}" for _ in [0] if meta.get("source")]
-        bits += [f"get it: {meta['download']}" for _ in [0] if meta.get("download")]
+        bits = []
+        if meta.get("source"):
+            bits.append(f"the data comes from {meta['source']}")
+        if meta.get("download"):
+            bits.append(f"get it: {meta['download']}")
         return f" ({'; '.join(bits)})" if bits else ""
 
     def _resolve(self, value: str) -> Path:
@@ -308,6 +319,19 @@ class Task:
             return [Path(target)] if kind in ("disk", "folder") else []
         flat = [f for v in files.values() for f in v] if isinstance(files, dict) else files
         return [Path(f) for f in ([flat] if isinstance(flat, str) else flat)]
+
+    def data_sha256(self) -> dict[str, str]:
+        """``{file: sha256}`` of the local data files (a folder: each file in it), for results.json."""
+        out = {}
+        for p in self.data_paths():
+            for f in sorted(p.rglob("*")) if p.is_dir() else [p]:
+                if f.is_file():
+                    h = hashlib.sha256()
+                    with open(f, "rb") as fh:
+                        for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                            h.update(block)
+                    out[str(f)] = h.hexdigest()
+        return out
 
     def _source(self) -> tuple[str, str]:
         """("builder", "json") | ("disk", folder) | ("folder", folder) | ("hub", id)."""
@@ -662,9 +686,9 @@ class Task:
         if not pool:
             raise self.error(f"{shots}-shot needs few-shot examples: set fewshot_split (or training_split / "
                              "validation_split), or num_fewshot: 0")
-        if fs.sampler != "first_n" and fs.fewshot_indices:
-            # lm-eval's default sampler narrows its pool to fewshot_indices (its first_n sampler ignores them)
-            pool = [pool[i] for i in fs.fewshot_indices]
+        if fs.fewshot_indices:  # lm-eval 0.4 reads the key but never hands it to its samplers
+            log.warning("%s: fewshot_config.fewshot_indices has no effect (as in lm-eval 0.4, whose numbers jazari "
+                        "reproduces); to choose the examples, put them in their own split (fewshot_split)", self.name)
         usable = []
         self.fewshot_problems = []
         for i, d in enumerate(pool):
@@ -851,6 +875,11 @@ class TaskGroup:
     path: Path | None = None
     kind: str = "group"  # "group", "tag" or "folder"
 
+    def check(self) -> None:
+        """Each member's :meth:`Task.check` (data, splits, fields), before any work."""
+        for t in self.tasks():
+            t.check()
+
     def tasks(self) -> list[Task]:
         out: list[Task] = []
         for m in self.members:
@@ -970,16 +999,24 @@ def list_tasks(search: Iterable[str | Path] | str | Path | None = None) -> list[
     Example: ``[t.name for t in list_tasks(["my_tasks/"])]``
     """
     names, _ = _index(search)
+    listed: dict[str, list[str]] = {}  # task name -> the group files that list it
+    for e in names.values():
+        if e.data is not None and is_group(e.data):
+            for item in _as_list(e.data.get("task")):
+                member = item if isinstance(item, str) else item.get("task") if isinstance(item, dict) else None
+                if isinstance(member, str):
+                    listed.setdefault(member, []).append(e.name)
     out = []
     for e in names.values():
         d = e.data or {}
         meta = d.get("metadata") if isinstance(d.get("metadata"), dict) else {}
+        tags = [t for t in _as_list(d.get("tag")) + _as_list(d.get("group") if not is_group(d) else None)
+                if isinstance(t, str)]
         out.append(TaskInfo(
             name=e.name, path=e.path, kind="group" if is_group(d) else "task",
-            output_type=None if is_group(d) else d.get("output_type", "generate_until"),
-            tags=[t for t in _as_list(d.get("tag")) + _as_list(d.get("group") if not is_group(d) else None)
-                  if isinstance(t, str)],
-            source=e.source, description=str(meta.get("description", "")), error=e.error))
+            output_type=None if is_group(d) else d.get("output_type", "generate_until"), tags=tags,
+            groups=tags + [g for g in listed.get(e.name, []) if g not in tags], source=e.source,
+            description=str(meta.get("description", "")), error=e.error))
     return sorted(out, key=lambda t: t.name)
 
 
@@ -1041,7 +1078,11 @@ def _build(data: dict, path: Path | None, base_dir: Path, search, allow_network:
     cfg = validate(data, where)
     assert isinstance(cfg, TaskConfig)
     _check_metrics(cfg, where)
-    return Task(cfg, path=path, base_dir=base_dir, allow_network=allow_network, raw=data)
+    task = Task(cfg, path=path, base_dir=base_dir, allow_network=allow_network, raw=data)
+    list(task._templates())  # Jinja2 syntax errors,
+    task._source()  # a missing data file or folder, or a Hub id without network: errors now, not mid-run
+    task._data_files()
+    return task
 
 
 def _build_group(data: dict, path: Path | None, base_dir: Path, search, allow_network: bool,
@@ -1074,7 +1115,10 @@ def _build_group(data: dict, path: Path | None, base_dir: Path, search, allow_ne
         else:  # an inline task or group, its data paths relative to the group file
             members.append(_build({**shared, **item} if not is_group(item) else item, None, base_dir, search,
                                   allow_network, None))
-    return TaskGroup(cfg.group, members, config=cfg, path=path)
+    group = TaskGroup(cfg.group, members, config=cfg, path=path)
+    for t in group.tasks():
+        t.groups.append(cfg.group)
+    return group
 
 
 def _check_metrics(cfg: TaskConfig, where) -> None:
@@ -1088,8 +1132,8 @@ def _check_metrics(cfg: TaskConfig, where) -> None:
     known = list(METRICS)
     bad = [(i, m.metric) for i, m in enumerate(cfg.metric_list) if m.metric not in METRICS]
     if bad:
-        raise TaskError(where, [f"metric_list.{i}.metric: unknown metric {name!r}{_did_you_mean(name, known)} "
-                                f"Known: {', '.join(sorted(known))}" for i, name in bad])
+        raise TaskError(where, [f"metric_list.{i}.metric: unknown metric {name!r}{_did_you_mean(name, known) or '.'}"
+                                f" Known: {', '.join(sorted(known))}" for i, name in bad])
 
 
 def load_tasks(names: Iterable[str | Path], base_dir: str | Path | None = None, *, search=None,

@@ -201,7 +201,7 @@ class Scorer:
             ids[b, : len(r.tokens)] = torch.tensor(r.tokens)
         kwargs: dict[str, Any] = {"use_cache": False}
         if any(r.segments is not None for r in chunk):
-            kwargs.update(self._block_mask(chunk, width))
+            kwargs.update(self._block_mask(chunk, width, device))
         first = min(p[0] for r in chunk for _, p, _ in r.targets)
         if self.keeps_logits:
             kwargs["logits_to_keep"] = width - first  # only the scored positions go through the output layer
@@ -215,8 +215,7 @@ class Scorer:
                 tgt += targets
                 req += [i] * len(positions)
         with torch.inference_mode():
-            logits = self.model(input_ids=ids.to(device), **{k: v.to(device) if hasattr(v, "to") else v
-                                                             for k, v in kwargs.items()}).logits
+            logits = self.model(input_ids=ids.to(device), **kwargs).logits
             picked = logits[torch.tensor(rows_i, device=device), torch.tensor(pos_i, device=device)]
             logp = torch.log_softmax(picked.float(), dim=-1)
             t = torch.tensor(tgt, device=device)
@@ -229,9 +228,10 @@ class Scorer:
             greedy[i] = greedy.get(i, True) and bool(h)
         return [(i, sums[i], greedy[i]) for i in sums]
 
-    def _block_mask(self, chunk: list[_Row], width: int) -> dict[str, Any]:
-        """4D mask (batch, 1, width, width): a token sees earlier tokens of its own segment and the context
-        (segment 0). Padding (segment -1) sees earlier padding and the context, so that no row is all-masked."""
+    def _block_mask(self, chunk: list[_Row], width: int, device: Any) -> dict[str, Any]:
+        """4D mask (batch, 1, width, width), built on the model's device: a token sees earlier tokens of its own
+        segment and the context (segment 0). Padding (segment -1) sees earlier padding and the context, so that
+        no row is all-masked (that would give NaN)."""
         import torch
 
         seg = torch.full((len(chunk), width), -1, dtype=torch.long)
@@ -240,13 +240,13 @@ class Scorer:
             n = len(r.tokens)
             seg[b, :n] = torch.tensor(r.segments if r.segments is not None else [0] * n)
             pos[b, :n] = torch.tensor(r.positions if r.positions is not None else list(range(n)))
-        causal = torch.ones((width, width), dtype=torch.bool).tril()
-        allowed = causal & ((seg[:, :, None] == seg[:, None, :]) | (seg == 0)[:, None, :])
-        mask = allowed[:, None]
+        seg = seg.to(device)
+        causal = torch.ones((width, width), dtype=torch.bool, device=device).tril()
+        mask = (causal & ((seg[:, :, None] == seg[:, None, :]) | (seg == 0)[:, None, :]))[:, None]
         if not self.bool_mask:  # eager attention adds the mask: 0 where allowed, the dtype's minimum elsewhere
             dtype = _dtype_of(self.model)
-            mask = torch.zeros(mask.shape, dtype=dtype).masked_fill(~mask, torch.finfo(dtype).min)
-        return {"attention_mask": mask, "position_ids": pos}
+            mask = torch.zeros(mask.shape, dtype=dtype, device=device).masked_fill(~mask, torch.finfo(dtype).min)
+        return {"attention_mask": mask, "position_ids": pos.to(device)}
 
     # ------------------------------------------------------------------------------------------- probing
 
@@ -255,16 +255,18 @@ class Scorer:
         attention and some older architectures do not): checked once on a synthetic item against the plain path."""
         if self.packing_ok is None:
             vocab = int(self.model.get_input_embeddings().weight.shape[0])
-            ctx = [(7 * k + 3) % vocab for k in range(12)]
-            pairs = [(ctx, [(5 * k + 1) % vocab for k in range(4)]), (ctx, [(11 * k + 2) % vocab for k in range(3)]),
-                     (ctx, [(13 * k + 4) % vocab for k in range(1)])]
+            n = max(1, min(12, self.pack_limit // 2))
+            room = self.pack_limit - n + 1  # the longest continuation a packed row can take
+            ctx = [(7 * k + 3) % vocab for k in range(n)]
+            pairs = [(ctx, [(5 * k + 1) % vocab for k in range(min(4, room))]),
+                     (ctx, [(11 * k + 2) % vocab for k in range(min(3, room))]), (ctx, [4 % vocab])]
             idx = list(range(len(pairs)))
             try:
                 packed_rows, _ = self._pack(pairs, idx)
-                packed = dict((i, lp) for i, lp, _ in self._run(packed_rows, 4, None))
-                plain = dict((i, lp) for i, lp, _ in self._run(self._plain_rows(pairs, idx), 4, None))
+                packed = {i: lp for i, lp, _ in self._run(packed_rows, 4, None)}
+                plain = {i: lp for i, lp, _ in self._run(self._plain_rows(pairs, idx), 4, None)}
                 tol = 1e-3 if _dtype_of(self.model).itemsize >= 4 else 0.25
-                self.packing_ok = max(abs(packed[i] - plain[i]) for i in idx) <= tol
+                self.packing_ok = bool(packed) and max(abs(packed[i] - plain[i]) for i in packed) <= tol
             except (TypeError, ValueError, RuntimeError) as e:  # the model refuses the mask or position ids
                 log.debug("prefix reuse unavailable: %s", e)
                 self.packing_ok = False

@@ -1,0 +1,203 @@
+"""The benchmark harness end to end on a tiny saved Llama: the shipped quickstart tasks, the numbers recomputed
+from the samples files, the request cache resuming a killed evaluation, skipped rows, groups, the CLI (run, tasks,
+export, report, contamination) and an experiment's eval.tasks."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jazari_nlp.cli import app
+from jazari_nlp.evaluation import harness
+from jazari_nlp.evaluation.harness import evaluate_tasks
+from jazari_nlp.evaluation.tasks import load_task
+from jazari_nlp.modeling.tiny import build_tiny_llama
+from jazari_nlp.models import load_lm
+
+QUICK = Path(__file__).resolve().parents[1] / "jazari_nlp" / "evaluation" / "tasks" / "quickstart"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    # 40 steps: enough for non-uniform predictions, seconds on 2 cores (the parity tests train it longer)
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny") / "model", max_position_embeddings=128, train_steps=40)
+
+
+@pytest.fixture(scope="module")
+def lm(model_dir):
+    return load_lm(model_dir, device="cpu", dtype="float32")
+
+
+def samples(out: Path, task: str) -> list[dict]:
+    return [json.loads(line) for line in (out / f"samples_{task}.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_multiple_choice_numbers_come_from_the_samples(lm, tmp_path):
+    doc = evaluate_tasks(lm, [load_task("jazari_quick_mc")], tmp_path, progress=False)
+    r = doc["tasks"]["jazari_quick_mc"]
+    rows = samples(tmp_path, "jazari_quick_mc")
+    assert r["n"] == len(rows) == 24 and r["n_skipped"] == 0
+    gold = [json.loads(x)["answer"] for x in (QUICK / "quick_mc.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [s["gold"] for s in rows] == gold
+    for s in rows:  # each example's prediction is the argmax of its log-likelihoods, by characters for acc_norm
+        lls = s["loglikelihoods"]
+        assert s["prediction"] == max(range(4), key=lls.__getitem__)
+        assert s["prediction_norm"] == max(range(4), key=lambda i: lls[i] / len(s["choices"][i]))
+        assert s["metrics"]["acc"] == float(s["prediction"] == s["gold"])
+    acc = sum(s["metrics"]["acc"] for s in rows) / 24
+    assert r["metrics"]["acc"]["value"] == pytest.approx(acc)
+    sd = (sum((s["metrics"]["acc"] - acc) ** 2 for s in rows) / 23) ** 0.5
+    assert r["metrics"]["acc"]["stderr"] == pytest.approx(sd / 24 ** 0.5)
+    assert r["task_sha256"] and list(r["data_sha256"]) == [str(QUICK / "quick_mc.jsonl")]
+    assert doc["model_sha256"] and r["prompt_example"] == "فين كاينة صومعة حسان؟"
+    saved = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert saved["tasks"]["jazari_quick_mc"]["metrics"] == r["metrics"]
+
+
+def test_generation_chrf_equals_the_metric_on_the_samples(lm, tmp_path):
+    from jazari_nlp.evaluation.metrics import compute
+
+    doc = evaluate_tasks(lm, [load_task("jazari_quick_translate")], tmp_path, progress=False)
+    rows = samples(tmp_path, "jazari_quick_translate")
+    assert len(rows) == 10 and all("\n" not in s["generation"] for s in rows)  # stopped at the newline
+    expected = compute("chrf", [s["generation"] for s in rows], [[s["gold"]] for s in rows])
+    assert doc["tasks"]["jazari_quick_translate"]["metrics"]["chrf"]["value"] == pytest.approx(expected)
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_killed_evaluation_resumes_from_the_cache(lm, tmp_path, monkeypatch):
+    clean = evaluate_tasks(lm, [load_task("jazari_quick_mc")], tmp_path / "clean", progress=False)
+    monkeypatch.setattr(harness, "CHUNK_DOCS", 5)
+    calls = {"n": 0}
+
+    class Dying:  # answers two chunks, then the process "dies"
+        path, model = lm.path, lm.model
+
+        def loglikelihood(self, reqs, **kw):
+            calls["n"] += 1
+            if calls["n"] > 2:
+                raise Killed
+            return lm.loglikelihood(reqs, **kw)
+
+    with pytest.raises(Killed):
+        evaluate_tasks(Dying(), [load_task("jazari_quick_mc")], tmp_path / "run", progress=False)
+    again = evaluate_tasks(lm, [load_task("jazari_quick_mc")], tmp_path / "run", progress=False)
+    r = again["tasks"]["jazari_quick_mc"]
+    assert r["requests"] == {"cached": 40, "computed": 56}  # 2 chunks of 5 items x 4 choices came from the cache
+    assert r["metrics"] == clean["tasks"]["jazari_quick_mc"]["metrics"]
+    third = evaluate_tasks(lm, [load_task("jazari_quick_mc")], tmp_path / "run", progress=False)
+    assert third["tasks"]["jazari_quick_mc"]["requests"] == {"cached": 96, "computed": 0}
+
+
+def write_task(folder: Path, rows: list[dict], name: str = "my_mc", extra: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                         encoding="utf-8")
+    (folder / f"{name}.yaml").write_text(f"""task: {name}
+dataset_path: json
+dataset_kwargs: {{data_files: {{test: {name}.jsonl}}}}
+test_split: test
+output_type: multiple_choice
+doc_to_text: "{{{{q}}}}"
+doc_to_choice: choices
+doc_to_target: answer
+{extra}""", encoding="utf-8")
+    return folder / f"{name}.yaml"
+
+
+def test_a_bad_row_is_skipped_with_its_reason_never_dropped(lm, tmp_path):
+    rows = [{"q": "salam", "choices": ["a", "b"], "answer": 0}, {"q": "labas", "choices": ["c", "d"], "answer": 5},
+            {"q": "wakha", "choices": ["e", "f"], "answer": 1}]
+    task = load_task(write_task(tmp_path / "t", rows))
+    doc = evaluate_tasks(lm, [task], tmp_path / "out", progress=False)
+    r = doc["tasks"]["my_mc"]
+    assert r["n"] == 2 and r["n_skipped"] == 1
+    (reason,) = r["skipped"]
+    assert "5" in reason
+    assert [s.get("skipped") is not None for s in samples(tmp_path / "out", "my_mc")] == [False, True, False]
+
+
+def test_group_is_the_size_weighted_mean(lm, tmp_path):
+    write_task(tmp_path / "g", [{"q": f"q{i}", "choices": ["a", "b"], "answer": i % 2} for i in range(6)], "g_a")
+    write_task(tmp_path / "g", [{"q": f"w{i}", "choices": ["x y", "z"], "answer": 0} for i in range(2)], "g_b")
+    (tmp_path / "g" / "grp.yaml").write_text("""group: grp
+task: [g_a, g_b]
+aggregate_metric_list:
+  - {metric: acc, aggregation: mean, weight_by_size: true}
+""", encoding="utf-8")
+    group = load_task(tmp_path / "g" / "grp.yaml")
+    doc = evaluate_tasks(lm, [group], tmp_path / "out", progress=False)
+    a, b = doc["tasks"]["g_a"], doc["tasks"]["g_b"]
+    want = (a["metrics"]["acc"]["value"] * 6 + b["metrics"]["acc"]["value"] * 2) / 8
+    assert doc["groups"]["grp"]["metrics"]["acc"]["value"] == pytest.approx(want)
+    assert doc["groups"]["grp"]["n"] == 8
+
+
+def test_cli_run_tasks_export_report(model_dir, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "ev"
+    res = runner.invoke(app, ["eval", "run", "--model", str(model_dir), "--tasks", "jazari_quick_mc", "-o",
+                              str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "jazari_quick_mc" in res.output and (out / "results.json").is_file()
+    res = runner.invoke(app, ["eval", "tasks"], env={"COLUMNS": "240"})
+    assert res.exit_code == 0 and "jazari_quick_mc" in res.output and "jazari_quick_translate" in res.output
+    res = runner.invoke(app, ["eval", "export", "jazari_quick_mc"])
+    assert res.exit_code == 0 and "output_type: multiple_choice" in res.output
+    res = runner.invoke(app, ["eval", "report", str(out), "-o", str(tmp_path / "board")])
+    assert res.exit_code == 0, res.output
+    md = (tmp_path / "board.md").read_text(encoding="utf-8")
+    acc = json.loads((out / "results.json").read_text())["tasks"]["jazari_quick_mc"]["metrics"]["acc"]["value"]
+    assert "jazari_quick_mc / acc" in md and f"{acc:.4f}" in md
+    assert (tmp_path / "board.png").stat().st_size > 1000
+    res = runner.invoke(app, ["eval", "run", "--model", str(tmp_path / "nope"), "--tasks", "jazari_quick_mc"])
+    assert res.exit_code == 2 and "error:" in res.output
+    res = runner.invoke(app, ["eval", "run", "--model", str(model_dir), "--tasks", "jazari_quik_mc"])
+    assert res.exit_code == 2 and "jazari_quick_mc" in res.output  # did-you-mean
+
+
+def test_contamination_report(tmp_path):
+    from jazari_nlp.corpus.build import build_corpus
+    from jazari_nlp.corpus.config import CorpusConfig
+    from jazari_nlp.evaluation.contamination import contamination_report
+
+    rows = [json.loads(x) for x in (QUICK / "quick_mc.jsonl").read_text(encoding="utf-8").splitlines()]
+    leaked = [f"{r['question']} {r['choices'][r['answer']]}" for r in rows[:6]]  # 6 items leaked into a corpus
+    (tmp_path / "c.txt").write_text("\n".join(leaked + ["wach nta mzyan lyoum", "had chi ma 3ndo 7ta 3alaqa"])
+                                    + "\n", encoding="utf-8")
+    cfg = CorpusConfig.model_validate({"sources": [{"name": "c", "paths": ["c.txt"]}], "steps": [],
+                                       "executor": {"tasks": 1}, "heldout_fraction": 0},
+                                      context={"base_dir": tmp_path})
+    build_corpus(cfg, tmp_path / "corpus", progress=False)
+    rep = contamination_report(["jazari_quick_mc"], tmp_path / "corpus", n=13)
+    r = rep["tasks"]["jazari_quick_mc"]
+    assert (r["items"], r["contaminated"], r["doc_ids"]) == (24, 6, [0, 1, 2, 3, 4, 5])
+    assert r["share"] == pytest.approx(0.25)
+
+
+def test_experiment_eval_tasks(model_dir, tmp_path):
+    from jazari_nlp.pipeline import run_experiment
+
+    (tmp_path / "exp.yaml").write_text(f"""name: ev
+output_dir: runs
+model: {{path: {model_dir}}}
+eval:
+  perplexity: false
+  tasks: [jazari_quick_mc]
+  limit: 8
+""", encoding="utf-8")
+    result = run_experiment(tmp_path / "exp.yaml", progress=False)
+    doc = json.loads((result.run_dir / "eval" / "results.json").read_text(encoding="utf-8"))
+    assert doc["tasks"]["jazari_quick_mc"]["n"] == 8 and doc["config_sha256"] == result.config_sha256
+    (tmp_path / "bad.yaml").write_text(f"""name: ev2
+model: {{path: {model_dir}}}
+eval: {{perplexity: false, tasks: [no_such_task]}}
+""", encoding="utf-8")
+    from jazari_nlp.config import ConfigError
+
+    with pytest.raises(ConfigError, match="eval.tasks: no_such_task"):
+        run_experiment(tmp_path / "bad.yaml", progress=False)
