@@ -40,7 +40,7 @@ class ExperimentConfig(StrictModel):
     """The whole experiment. Stages run for the sections present, in the order corpus → tokenizer → train → eval."""
 
     name: str = Field(description="Run name; the run directory is output_dir/name.")
-    seed: int = Field(0, description="Seed for data splits, initialisation and data order (0 to 2**32 - 1).")
+    seed: int = Field(0, strict=True, description="Seed for data splits, initialisation and data order (0 to 2**32 - 1).")
     output_dir: ConfigPath = Field(Path("runs"), description="Folder holding run directories (relative to this file).")
     allow_network: bool = Field(
         False, description="Allow Hub data sets as corpus sources (`hub:`); models are always local folders "

@@ -69,9 +69,9 @@ def bench_loglikelihood(model_path: str | Path, requests: list[tuple[str, str]],
     from lm_eval.api.instance import Instance
     from lm_eval.models.huggingface import HFLM
 
-    from jazari_nlp.models import load_lm
+    from jazari_nlp.models import load_lm, model_folder
 
-    hf = HFLM(pretrained=str(model_path), device=device, dtype=dtype, batch_size=batch_size)
+    hf = HFLM(pretrained=str(model_folder(model_path)), device=device, dtype=dtype, batch_size=batch_size)
     lm = load_lm(model_path, device=device, dtype=dtype)
     inst = [Instance("loglikelihood", {}, r, i) for i, r in enumerate(requests)]
     runs = {

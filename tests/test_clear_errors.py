@@ -433,7 +433,7 @@ def _command(*path: str):
     return cmd
 
 
-WORK_COMMANDS = [("run",), ("train",), ("eval",), ("tokenizer", "train"), ("corpus", "build")]
+WORK_COMMANDS = [("run",), ("train",), ("eval", "config"), ("tokenizer", "train"), ("corpus", "build")]  # eval CONFIG
 
 
 @pytest.mark.parametrize("path", WORK_COMMANDS)

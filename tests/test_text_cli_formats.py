@@ -155,7 +155,7 @@ def test_binary_stdin_is_an_error_line_not_a_language():
     res = runner.invoke(app, ["langid", "identify"], input=blob)
     rows = _rows(res.stdout)
     assert rows and all(r["error"] == "binary_data" and "lang" not in r for r in rows)
-    assert res.exit_code == 1  # not one line could be used
+    assert res.exit_code == 2  # not one line could be used: input to fix (README: exit codes)
     assert "no input line could be used" in res.stderr
     # binary among good lines: an error line, exit 0
     res = runner.invoke(app, ["langid", "identify"], input=ARABIZI[0].encode() + b"\n\x00\x01\x02PK\x03\x04\n")
@@ -200,7 +200,7 @@ def test_exit_codes_and_quiet(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"text": 5}\n{"text": "x"\n[1]\n{"text": null}\n', encoding="utf-8")
     res = runner.invoke(app, ["normalize", str(path)])
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert [r["error"] for r in _rows(res.stdout)] == ["missing_text_field:text", "malformed_json",
                                                        "not_a_json_object", "missing_text_field:text"]
     assert ("no input line could be used (2 missing_text_field:text, 1 malformed_json, 1 not_a_json_object)"

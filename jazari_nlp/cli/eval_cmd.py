@@ -9,7 +9,6 @@ from pathlib import Path
 import typer
 from typer.core import TyperGroup
 
-
 PACKAGE = Path(__file__).resolve().parents[2]  # the folder holding jazari_nlp/
 
 

@@ -245,7 +245,7 @@ def _stream(files: list[Path] | None, field: str, raw: bool, one: Callable[[str]
     if not quiet:
         _report(n, nbytes, start, errors, surrogates)
     if n == 0 and errors:
-        fail(f"no input line could be used ({_reasons(errors)})", code=1)
+        fail(f"no input line could be used ({_reasons(errors)})")  # exit 2: input to fix, as every command
 
 
 def _reasons(errors: Counter) -> str:
