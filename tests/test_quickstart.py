@@ -66,3 +66,11 @@ def test_eval_sample_covers_every_language(short_run):
     texts, groups = _load_texts(files, "text", "lang", limit=60, seed=0)
     assert len(texts) == 60 and set(groups) == LANGS  # not the first 60 rows, which are one or two languages
     assert _load_texts(files, "text", "lang", limit=60, seed=0) == (texts, groups)
+
+
+def test_eval_scores_the_bundled_tasks(short_run):
+    results = json.loads((short_run.run_dir / "eval" / "results.json").read_text())
+    mc, tr = results["tasks"]["jazari_quick_mc"], results["tasks"]["jazari_quick_translate"]
+    assert (mc["n"], mc["n_skipped"], tr["n"]) == (24, 0, 10)
+    assert 0 <= mc["metrics"]["acc"]["value"] <= 1 and 0 <= tr["metrics"]["chrf"]["value"] <= 100
+    assert (short_run.run_dir / "eval" / "samples_jazari_quick_mc.jsonl").is_file()
