@@ -58,9 +58,12 @@ Template = str  # a field name, a Jinja2 template, or a constant
 
 
 class DatasetKwargs(_Strict):
-    """Arguments of ``datasets.load_dataset``; paths relative to the task file's folder."""
+    """Arguments of ``datasets.load_dataset``; paths relative to the task file's folder, ``${JAZARI_DATA}`` (the
+    benchmarks' data root) and other ``${NAME}`` environment variables expanded."""
 
-    data_files: str | list[str] | dict[str, str | list[str]] | None = None
+    data_files: str | list[str] | dict[str, str | list[str] | dict[str, str]] | None = Field(
+        None, description="A file, a list, or {split: file(s)}; with dataset_path: text, also {split: {column: "
+        "file}}: parallel text files read line by line, line i of each file one row (FLORES-style data).")
     data_dir: str | None = None
     revision: str | None = Field(None, description="Hub data sets only: the commit/tag to read (required).")
     field: str | None = Field(None, description="json: the key holding the list of rows.")
@@ -207,6 +210,11 @@ class TaskConfig(_Strict):
             problems.append("give doc_to_choice or choices_from, not both")
         if not (self.test_split or self.validation_split):
             problems.append("set test_split (or validation_split): the split to evaluate on")
+        files = self.dataset_kwargs.data_files if self.dataset_kwargs else None
+        if isinstance(files, dict) and any(isinstance(v, dict) for v in files.values()) and (
+                self.dataset_path != "text" or not all(isinstance(v, dict) for v in files.values())):
+            problems.append("dataset_kwargs.data_files: parallel text files ({split: {column: file}}) need "
+                            "dataset_path: text, and every split written that way")
         if problems:
             raise ValueError("\n".join(problems))  # one problem per line of the error
         return self

@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import random
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -47,6 +48,9 @@ from jazari_nlp.evaluation.task_config import (
 log = logging.getLogger("jazari_nlp.evaluation.tasks")
 PACKAGE_TASKS = Path(__file__).with_name("tasks")
 TEXT_FORMATS = ("json", "csv", "text")  # checked for UTF-8 before `datasets` reads them (it does not)
+DATA_ROOT_VAR = "JAZARI_DATA"  # `${JAZARI_DATA}` in a data path: where the benchmarks' local files are
+DEFAULT_DATA_ROOT = "~/.cache/jazari_nlp/benchmarks"
+_PATH_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass
@@ -224,6 +228,54 @@ def _sample(rnd: random.Random, pool: list[dict], n: int, eval_doc: dict | None,
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Data paths: ${JAZARI_DATA} and other environment variables
+
+
+def data_root() -> Path:
+    """The folder holding the benchmarks' local files: ``$JAZARI_DATA``, else ``~/.cache/jazari_nlp/benchmarks``.
+
+    Example: ``data_root() / "sib200" / "ary_Arab" / "test.tsv"``
+    """
+    return Path(os.environ.get(DATA_ROOT_VAR) or DEFAULT_DATA_ROOT).expanduser().resolve()
+
+
+def expand_path(value: str) -> str:
+    """``${NAME}`` in a data path replaced by the environment variable ``NAME``; ``${JAZARI_DATA}`` defaults to
+    :func:`data_root`. A variable that starts the path and holds a relative one is read from the working
+    directory (not from the task file's folder). ValueError names a variable that is not set.
+
+    Example: ``expand_path("${JAZARI_DATA}/sib200")`` → ``"/home/me/.cache/jazari_nlp/benchmarks/sib200"``
+    """
+    def value_of(m: re.Match) -> str:
+        name = m.group(1)
+        if name == DATA_ROOT_VAR:
+            return str(data_root())
+        if not os.environ.get(name):
+            raise ValueError(f"${{{name}}} in {value!r}: the environment variable {name} is not set")
+        return str(Path(os.environ[name]).expanduser().resolve()) if m.start() == 0 else os.environ[name]
+
+    return _PATH_VAR.sub(value_of, value)
+
+
+def _data_root_note() -> str:
+    if os.environ.get(DATA_ROOT_VAR):
+        return f"the data root is {DATA_ROOT_VAR}={os.environ[DATA_ROOT_VAR]}"
+    return (f"{DATA_ROOT_VAR} is not set, so the default data root {DEFAULT_DATA_ROOT} was used: set "
+            f"{DATA_ROOT_VAR} to the folder that holds the benchmarks")
+
+
+def _flat(files: Any) -> list[str]:
+    """Every file of a resolved ``data_files`` (a list, or {split: list}, or {split: {column: file}})."""
+    if files is None:
+        return []
+    if isinstance(files, str):
+        return [files]
+    if isinstance(files, dict):
+        return [f for v in files.values() for f in (v.values() if isinstance(v, dict) else v)]
+    return list(files)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # The task
 
 
@@ -264,10 +316,11 @@ class Task:
 
     # -- data --------------------------------------------------------------------------------------------------
 
-    def _source_hint(self) -> str:
-        """`` (the data comes from X; get it: Y)`` from ``metadata.source`` / ``metadata.download``."""
+    def _source_hint(self, pattern: str | None = None) -> str:
+        """`` (the data comes from X; get it: Y)`` from ``metadata.source`` / ``metadata.download`` (and where
+        ``${JAZARI_DATA}`` pointed, for a ``pattern`` that uses it)."""
         meta = self.config.metadata or {}
-        bits = []
+        bits = [_data_root_note()] if pattern and f"${{{DATA_ROOT_VAR}}}" in pattern else []
         if meta.get("source"):
             bits.append(f"the data comes from {meta['source']}")
         if meta.get("download"):
@@ -275,6 +328,10 @@ class Task:
         return f" ({'; '.join(bits)})" if bits else ""
 
     def _resolve(self, value: str) -> Path:
+        try:
+            value = expand_path(value)
+        except ValueError as e:
+            raise self.error(f"{e}; set it, or write the path out") from None
         p = Path(value).expanduser()
         if p.is_absolute():
             return p
@@ -282,7 +339,7 @@ class Task:
         # relative to the task file's folder; lm-eval reads them from the working directory: accept both
         return here if here.exists() or not p.exists() else p.resolve()
 
-    def _data_files(self) -> str | list[str] | dict[str, list[str]] | None:
+    def _data_files(self) -> str | list[str] | dict[str, list[str] | dict[str, str]] | None:
         kw = self.config.dataset_kwargs
         if kw is None or kw.data_files is None:
             return None
@@ -293,15 +350,23 @@ class Task:
             if set("*?[") & set(str(p)):
                 hits = sorted(str(h) for h in p.parent.glob(p.name)) if p.parent.exists() else []
                 if not hits:
-                    problems.append(f"dataset_kwargs.data_files: no file matches {p}{self._source_hint()}")
+                    problems.append(f"dataset_kwargs.data_files: no file matches {p}{self._source_hint(pattern)}")
                 return hits
             if not p.is_file():
-                problems.append(f"dataset_kwargs.data_files: file not found: {p}{self._source_hint()}")
+                problems.append(f"dataset_kwargs.data_files: file not found: {p}{self._source_hint(pattern)}")
             return [str(p)]
+
+        def column(pattern: str) -> str:  # parallel text: one file per column
+            hits = one(pattern)
+            if len(hits) > 1:
+                problems.append(f"dataset_kwargs.data_files: {pattern} matches {len(hits)} files; a column of "
+                                "parallel text is one file")
+            return hits[0] if hits else pattern
 
         files = kw.data_files
         if isinstance(files, dict):
-            out: Any = {split: [f for pat in ([v] if isinstance(v, str) else v) for f in one(pat)]
+            out: Any = {split: {col: column(pat) for col, pat in v.items()} if isinstance(v, dict)
+                        else [f for pat in ([v] if isinstance(v, str) else v) for f in one(pat)]
                         for split, v in files.items()}
         elif isinstance(files, str):
             out = one(files)
@@ -317,8 +382,7 @@ class Task:
         if files is None:
             kind, target = self._source()
             return [Path(target)] if kind in ("disk", "folder") else []
-        flat = [f for v in files.values() for f in v] if isinstance(files, dict) else files
-        return [Path(f) for f in ([flat] if isinstance(flat, str) else flat)]
+        return [Path(f) for f in _flat(files)]
 
     def data_sha256(self) -> dict[str, str]:
         """``{file: sha256}`` of the local data files (a folder: each file in it), for results.json."""
@@ -346,7 +410,7 @@ class Task:
         if local.is_file():
             raise self.error(f"dataset_path: {local} is a file; write dataset_path: {_builder_for(local)} and "
                              f"dataset_kwargs: {{data_files: {{test: {path}}}}}")
-        if path.startswith((".", "/", "~")) or path.count("/") > 1:
+        if path.startswith((".", "/", "~", "$")) or path.count("/") > 1:
             raise self.error(f"dataset_path: folder not found: {local}{self._source_hint()}")
         rev = self.config.dataset_kwargs.revision if self.config.dataset_kwargs else None
         if not self.allow_network or not rev:
@@ -373,8 +437,7 @@ class Task:
 
         kind, target = self._source()
         files = self._data_files()
-        flat = ([f for v in files.values() for f in v] if isinstance(files, dict)
-                else [files] if isinstance(files, str) else files or [])
+        flat = _flat(files)
         self._check_utf8(flat)
         kwargs = self.config.dataset_kwargs.model_dump(exclude_none=True) if self.config.dataset_kwargs else {}
         kwargs.pop("trust_remote_code", None)
@@ -385,6 +448,8 @@ class Task:
                 if kind == "disk":
                     data = datasets.load_from_disk(target)
                     data = data if isinstance(data, datasets.DatasetDict) else {"train": data}
+                elif isinstance(files, dict) and files and all(isinstance(v, dict) for v in files.values()):
+                    data = self._parallel(files)
                 else:
                     data = datasets.load_dataset(target, name=self.config.dataset_name, **kwargs)
         except TaskError:
@@ -396,6 +461,28 @@ class Task:
                              f"{' '.join(str(cause).split())[:300]}{self._source_hint()}") from None
         self._data = data
         return data
+
+    def _parallel(self, files: dict[str, dict[str, str]]) -> Any:
+        """Parallel text files, one column per file, line i of every file one row (FLORES: dev.ary_Arab, ...)."""
+        import datasets
+
+        from jazari_nlp.readers import open_binary
+
+        out = {}
+        for split, columns in files.items():
+            cols = {}
+            for col, f in columns.items():
+                with open_binary(Path(f)) as fh:
+                    text = fh.read().decode("utf-8").removeprefix("\ufeff")
+                lines = [line.removesuffix("\r") for line in text.split("\n")]  # not splitlines: U+2028 is text
+                cols[col] = lines[:-1] if lines and lines[-1] == "" else lines
+            counts = {f"{columns[c]}": len(v) for c, v in cols.items()}
+            if len(set(counts.values())) > 1:
+                raise self.error(f"dataset_kwargs.data_files.{split}: parallel files must have the same number of "
+                                 "lines; found " + ", ".join(f"{n:,} in {f}" for f, n in counts.items())
+                                 + self._source_hint())
+            out[split] = datasets.Dataset.from_dict(cols)
+        return datasets.DatasetDict(out)
 
     def splits(self) -> list[str]:
         return list(self._load().keys())
@@ -605,6 +692,13 @@ class Task:
         if fs.split is not None and fs.split not in self.splits():
             problems.append(f"fewshot_split: split {fs.split!r} is not in the data (splits: "
                             f"{', '.join(self.splits())})")
+        meta = self.config.metadata or {}
+        if problems and (meta.get("source") or meta.get("download")):  # a benchmark: which file, and its origin
+            files = self._data_files()
+            read = files.get(self.config.eval_split(), []) if isinstance(files, dict) else _flat(files)
+            read = list(read.values()) if isinstance(read, dict) else read  # parallel text: {column: file}
+            problems.append(f"split {self.config.eval_split()!r} was read from {', '.join(read) or '?'}"
+                            f"{self._source_hint()}")
         if problems:
             raise self.error(*problems)
 
@@ -1182,6 +1276,9 @@ def export_lm_eval(task: Task | TaskGroup | str, **load_kw) -> str:
     elif kind == "folder":
         out["dataset_path"] = target
     files = task._data_files()
+    if isinstance(files, dict) and any(isinstance(v, dict) for v in files.values()):
+        refuse.append("parallel text files ({split: {column: file}}) have no lm-eval equivalent: join them into "
+                      "one JSON Lines file per split (one field per column)")
     if files is not None:
         out.setdefault("dataset_kwargs", {})["data_files"] = files
     ren = dict(cfg.rename_fields)
@@ -1266,4 +1363,5 @@ def _offset_template(spec: Any, off: int, cols: set[str], ren: dict[str, str], r
 
 
 __all__ = ["Task", "TaskGroup", "TaskInfo", "Request", "TaskError", "load_task", "load_tasks", "list_tasks",
-           "export_lm_eval", "render", "template_fields", "utf8_problem", "PACKAGE_TASKS"]
+           "export_lm_eval", "render", "template_fields", "utf8_problem", "PACKAGE_TASKS", "data_root",
+           "expand_path", "DATA_ROOT_VAR", "DEFAULT_DATA_ROOT"]
