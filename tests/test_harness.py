@@ -201,3 +201,30 @@ eval: {{perplexity: false, tasks: [no_such_task]}}
 
     with pytest.raises(ConfigError, match="eval.tasks: no_such_task"):
         run_experiment(tmp_path / "bad.yaml", progress=False)
+
+
+def test_two_processes_give_the_results_of_one(model_dir, tmp_path):
+    """torchrun with 2 CPU processes (gloo): each rank scores every other example, rank 0 gathers and writes."""
+    import os
+    import subprocess
+    import sys
+
+    cmd = ["eval", "run", "--model", str(model_dir), "--tasks", "jazari_quick_mc,jazari_quick_translate", "-q"]
+    one = subprocess.run([sys.executable, "-m", "jazari_nlp", *cmd, "-o", str(tmp_path / "one")],
+                         capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0, one.stderr
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                          "--master-port", "29517", "-m", "jazari_nlp", *cmd, "-o", str(tmp_path / "two")],
+                         capture_output=True, text=True, timeout=600, env=env)
+    assert two.returncode == 0, two.stderr[-3000:]
+    a, b = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("one", "two"))
+    for task in ("jazari_quick_mc", "jazari_quick_translate"):
+        assert a["tasks"][task]["n"] == b["tasks"][task]["n"]
+        for m, v in a["tasks"][task]["metrics"].items():
+            assert b["tasks"][task]["metrics"][m]["value"] == pytest.approx(v["value"], abs=1e-9), (task, m)
+    sa, sb = samples(tmp_path / "one", "jazari_quick_mc"), samples(tmp_path / "two", "jazari_quick_mc")
+    assert [s["doc_id"] for s in sb] == list(range(24))
+    worst = max(abs(x - y) for s, t in zip(sa, sb, strict=True)
+                for x, y in zip(s["loglikelihoods"], t["loglikelihoods"], strict=True))
+    assert worst < 1e-4  # other batch compositions: float noise only

@@ -56,12 +56,16 @@ def run(
     from jazari_nlp.cli.common import fail, guarded, print_results
 
     def go():
-        from jazari_nlp.evaluation.harness import evaluate_tasks
+        from jazari_nlp.evaluation.harness import evaluate_tasks, init_distributed
         from jazari_nlp.evaluation.tasks import load_task
         from jazari_nlp.models import load_lm
 
         loaded = [load_task(t) for t in _split(tasks)]
-        lm = load_lm(model, adapter=adapter)
+        from jazari_nlp.hf_logging import quiet_transformers
+
+        init_distributed()  # torchrun / accelerate launch: one rank per process, examples shared out
+        with quiet_transformers(quiet):
+            lm = load_lm(model, adapter=adapter)
         folder = Path(getattr(lm, "path", model))
         out = output or (folder.parent / "eval_tasks" if folder.name == "model" else folder / "eval_tasks")
         bs: int | str = int(batch_size) if batch_size.isdigit() else batch_size
@@ -72,8 +76,11 @@ def run(
     if batch_size != "auto" and not batch_size.isdigit():
         fail(f"--batch-size: a number or auto, not {batch_size!r}")
     doc, out = guarded(go)
-    print_results(doc)
-    typer.echo(f"results: {out / 'results.json'}")
+    from jazari_nlp.evaluation.harness import world_info
+
+    if world_info()[0] == 0:
+        print_results(doc)
+        typer.echo(f"results: {out / 'results.json'}")
 
 
 @app.command("tasks")

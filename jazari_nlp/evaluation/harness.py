@@ -266,15 +266,19 @@ def run_task(lm: Any, task: Any, out_dir: Path, *, cache: RequestCache, num_fews
     kind = task.config.output_type
     metrics = _metric_names(task)
     stats: Counter = Counter()
+    rank, world = world_info()
+    mine = usable[rank::world]  # under torchrun/accelerate each rank takes every world-th example
     answers: list[Any] = []
-    bar = _Progress(progress, f"{task.name}", len(usable))
+    bar = _Progress(progress and rank == 0, f"{task.name}", len(mine))
     try:
-        for start in range(0, len(usable), CHUNK_DOCS):
-            chunk = usable[start:start + CHUNK_DOCS]
+        for start in range(0, len(mine), CHUNK_DOCS):
+            chunk = mine[start:start + CHUNK_DOCS]
             answers += _ask(lm, kind, chunk, cache, stats, batch_size)
             bar.advance(len(chunk))
     finally:
         bar.close()
+    if world > 1:
+        answers, stats = _gather(answers, stats, len(usable), world)
     scorer = {"multiple_choice": _score_multiple_choice, "loglikelihood": _score_loglikelihood,
               "loglikelihood_rolling": _score_rolling, "generate_until": _score_generation}[kind]
     if kind == "generate_until" and hasattr(task, "filter_response"):
@@ -288,10 +292,11 @@ def run_task(lm: Any, task: Any, out_dir: Path, *, cache: RequestCache, num_fews
             samples.append({"doc_id": r.doc_id, "skipped": r.skipped, "doc": r.doc})
     n_used = len(usable) - len(bad)
     samples.sort(key=lambda s: s["doc_id"])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / f"samples_{task.name}.jsonl", "w", encoding="utf-8") as f:
-        for s in samples:
-            f.write(json.dumps(s, ensure_ascii=False, default=str) + "\n")
+    if rank == 0:  # one writer
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with open(out_dir / f"samples_{task.name}.jsonl", "w", encoding="utf-8") as f:
+            for s in samples:
+                f.write(json.dumps(s, ensure_ascii=False, default=str) + "\n")
     shots = task.config.num_fewshot if num_fewshot is None else num_fewshot
     return {
         "metrics": results,
@@ -304,6 +309,49 @@ def run_task(lm: Any, task: Any, out_dir: Path, *, cache: RequestCache, num_fews
         "requests": {"cached": stats["cached"], "computed": stats["computed"]},
         "seconds": round(time.perf_counter() - t0, 2),
     }
+
+
+def world_info() -> tuple[int, int]:
+    """``(rank, world size)`` of an initialised torch.distributed group, else ``(0, 1)``."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def init_distributed() -> tuple[int, int]:
+    """Under ``torchrun``/``accelerate launch`` (WORLD_SIZE > 1): join the process group (gloo on CPU, nccl on
+    GPUs, one GPU per rank: LOCAL_RANK) before the model loads. Returns ``(rank, world size)``."""
+    import os
+
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world <= 1:
+        return 0, 1
+    import torch
+    import torch.distributed as dist
+
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0") or 0))
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _gather(answers: list[Any], stats: Counter, n: int, world: int) -> tuple[list[Any], Counter]:
+    """Every rank's answers (rank r answered examples r, r + world, ...) back in example order, on every rank."""
+    import torch.distributed as dist
+
+    parts: list[Any] = [None] * world
+    dist.all_gather_object(parts, (answers, dict(stats)))
+    out: list[Any] = [None] * n
+    total: Counter = Counter()
+    for r, (part, st) in enumerate(parts):
+        for i, a in zip(range(r, n, world), part, strict=True):
+            out[i] = a
+        total.update(st)
+    return out, total
 
 
 def _filtered(task: Any, response: str) -> str:
@@ -380,7 +428,9 @@ def evaluate_tasks(lm: Any, tasks: list[Any], out_dir: Path, *, num_fewshot: int
                 seen.add(task.name)
                 flat.append(task)
     fp = model_fingerprint(lm)
-    cache = RequestCache(out_dir / "requests.sqlite" if use_cache else None,
+    rank, _ = world_info()
+    cache_file = out_dir / ("requests.sqlite" if rank == 0 else f"requests.rank{rank}.sqlite")
+    cache = RequestCache(cache_file if use_cache else None,
                          model_key=fp["model_sha256"] + ":" + fp.get("tokenizer_sha256", ""))
     results: dict[str, Any] = {}
     try:
@@ -392,7 +442,7 @@ def evaluate_tasks(lm: Any, tasks: list[Any], out_dir: Path, *, num_fewshot: int
     groups = {g.name: group_result(g, results) for g in tasks if isinstance(g, TaskGroup) and g.config is not None}
     doc = {"tasks": results, "groups": {k: v for k, v in groups.items() if v["metrics"]}, **fp,
            "versions": package_versions(), "created_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **(provenance or {})}
-    if write:
+    if write and rank == 0:
         write_json(out_dir / "results.json", doc)
     return doc
 
