@@ -200,6 +200,11 @@ class LM:
         return self.loglikelihood_tokens(self.encode_pairs(requests), batch_size=batch_size, progress=progress,
                                          prefix_reuse=prefix_reuse)
 
+    def score(self, context: str, continuations: Sequence[str], batch_size: int | str = "auto") -> list[float]:
+        """Log-probabilities of each continuation after one context (a multiple-choice item), the way the harness
+        scores choices. Example: ``lm.score("Salam, kif", [" dayr?", " ntuma?"])`` → ``[-9.8, -12.4]``."""
+        return [ll for ll, _ in self.loglikelihood([(context, c) for c in continuations], batch_size=batch_size)]
+
     def loglikelihood_tokens(self, pairs: Sequence[Pair], batch_size: int | str = "auto",
                              progress: Progress = None, prefix_reuse: bool = True) -> list[tuple[float, bool]]:
         """:meth:`loglikelihood` of already tokenized ``(context_tokens, continuation_tokens)`` pairs."""

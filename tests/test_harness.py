@@ -228,3 +228,27 @@ def test_two_processes_give_the_results_of_one(model_dir, tmp_path):
     worst = max(abs(x - y) for s, t in zip(sa, sb, strict=True)
                 for x, y in zip(s["loglikelihoods"], t["loglikelihoods"], strict=True))
     assert worst < 1e-4  # other batch compositions: float noise only
+
+
+CHAT = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+
+def test_chat_model_prompts_go_through_its_template(tmp_path):
+    model = build_tiny_llama(tmp_path / "chat", max_position_embeddings=256, train_steps=10, chat_template=CHAT)
+    chat_lm = load_lm(model, device="cpu", dtype="float32")
+    rows = [{"q": f"su2al {i}", "choices": ["wah", "la"], "answer": i % 2} for i in range(5)]
+    task = load_task(write_task(tmp_path / "t", rows, "chat_mc",
+                                "apply_chat_template: true\nsystem_instruction: Jawb b wah wla la.\n"))
+    doc = evaluate_tasks(chat_lm, [task], tmp_path / "out", num_fewshot=2, progress=False)
+    assert doc["tasks"]["chat_mc"]["n"] == 5
+    prompt = samples(tmp_path / "out", "chat_mc")[0]["prompt"]
+    # the system prompt, then the two shots as user/assistant turns, then the question and the generation prompt
+    assert prompt.startswith("<|system|>Jawb b wah wla la.\n<|user|>")
+    assert prompt.count("<|user|>") == 3 and prompt.count("<|assistant|>") == 3
+    assert prompt.endswith("<|user|>su2al 0\n<|assistant|>")
+
+
+def test_score_is_loglikelihood_of_each_choice(lm):
+    got = lm.score("Salam, kif", [" dayr?", " ntuma?"])
+    assert got == [ll for ll, _ in lm.loglikelihood([("Salam, kif", " dayr?"), ("Salam, kif", " ntuma?")])]

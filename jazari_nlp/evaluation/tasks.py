@@ -347,13 +347,14 @@ class Task:
 
         def one(pattern: str) -> list[str]:
             p = self._resolve(pattern)
+            hint = "" if problems else self._source_hint(pattern)  # where the data comes from: said once
             if set("*?[") & set(str(p)):
                 hits = sorted(str(h) for h in p.parent.glob(p.name)) if p.parent.exists() else []
                 if not hits:
-                    problems.append(f"dataset_kwargs.data_files: no file matches {p}{self._source_hint(pattern)}")
+                    problems.append(f"dataset_kwargs.data_files: no file matches {p}{hint}")
                 return hits
             if not p.is_file():
-                problems.append(f"dataset_kwargs.data_files: file not found: {p}{self._source_hint(pattern)}")
+                problems.append(f"dataset_kwargs.data_files: file not found: {p}{hint}")
             return [str(p)]
 
         def column(pattern: str) -> str:  # parallel text: one file per column
