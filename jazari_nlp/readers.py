@@ -473,6 +473,18 @@ def _header(reader) -> list[str] | None:
     return None
 
 
+def _check_header(path: Path, header: list[str]) -> None:
+    """A repeated column name would make one column silently hide the other: the file is refused."""
+    seen, repeated = set(), []
+    for h in header:
+        if h in seen and h not in repeated:
+            repeated.append(h)
+        seen.add(h)
+    if repeated:
+        raise ReadError(f"{path}: its header repeats column name(s) {repeated}: rename them so each column has "
+                        "its own name")
+
+
 def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         return value[1:-1].replace('""', '"')
@@ -489,6 +501,7 @@ def _csv_items(path: Path, fmt: str, opts: ReadOptions) -> Iterator[Item]:
         lines.take()
         tsv = reader.dialect.delimiter == "\t"
         header = [_unquote(h.strip()) if tsv else h.strip() for h in header]
+        _check_header(path, header)
         for cells in reader:
             record = lines.take()
             n = lines.line - len(record) + 1  # the physical line the row starts on (the header is line 1)
@@ -710,6 +723,11 @@ def check_fields(path: Path, opts: ReadOptions, where: str = "text_field", check
     names = file_fields(path, opts)
     if names is None:
         return None
+    if len(set(names)) != len(names):
+        try:
+            _check_header(path, names)
+        except ReadError as e:
+            return str(e)
     if not names:
         if format_of(path, opts) == "jsonl" and os.path.getsize(path) > 0:
             return f"{path}: no JSON object in its first lines (is it JSON lines?)"

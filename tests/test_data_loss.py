@@ -289,3 +289,11 @@ def test_near_dedup_estimate_counts_the_input(tmp_path):
     c = cfg(tmp_path, [{"name": "a", "paths": ["a.jsonl"]}])
     n, how = estimate_documents(c.sources, [(0, str(tmp_path / "a.jsonl"))])
     assert n == 7142 and "counted" in how
+
+
+def test_a_repeated_column_name_is_refused_not_hidden(tmp_path):
+    (tmp_path / "d.csv").write_text("text,label,text\nsalam,pos,labas\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"d.csv: its header repeats column name\(s\) \['text'\]"):
+        cfg(tmp_path, [{"name": "d", "paths": ["d.csv"]}])
+    (item,) = iter_items(tmp_path / "d.csv", ReadOptions())
+    assert item.error == "unreadable_file" and "repeats column name" in item.extra["error"]
