@@ -25,7 +25,6 @@ from jazari_nlp.evaluation.tasks import (
 )
 
 NATIONAL = PACKAGE_TASKS / "national"
-LM_EVAL_TASKS = None  # lm_eval/tasks, found when lm-eval is installed
 
 
 @pytest.fixture
@@ -268,11 +267,16 @@ def test_darijammlu_group_has_the_44_subjects_weighted_by_size(root):
     group = load_task("darijammlu")
     assert isinstance(group, TaskGroup) and [m.name for m in group.members] == ["darijammlu_mmlu",
                                                                                 "darijammlu_ar_mmlu"]
-    mmlu, ar = group.members
-    assert (len(mmlu.tasks()), len(ar.tasks())) == (23, 21)
+    mmlu, ar = group.members  # the tags in lm-eval's group files stand for their subjects
+    assert (len(mmlu.members), len(ar.members)) == (23, 21) and all(m.kind == "group" for m in (mmlu, ar))
     assert sorted(t.name for t in group.tasks()) == sorted(f"darijammlu_{s}" for s in subjects)
-    scores = {"darijammlu_mmlu": {"acc": 0.5, "n": 300}, "darijammlu_ar_mmlu": {"acc": 0.25, "n": 100}}
-    assert group.aggregate(scores)["acc"] == pytest.approx((0.5 * 300 + 0.25 * 100) / 400)
+    # the score of every subject, weighted by its size, through both levels (as lm-eval's weight_by_size)
+    scores = {t.name: {"acc": 1.0 if t in mmlu.members else 0.0, "n": 10 + i} for i, t in enumerate(group.tasks())}
+    n_mmlu = sum(scores[t.name]["n"] for t in mmlu.members)
+    assert mmlu.aggregate(scores)["acc"] == 1.0 and ar.aggregate(scores)["acc"] == 0.0
+    out = group.aggregate(scores)
+    assert out["n"] == sum(v["n"] for v in scores.values())
+    assert out["acc"] == pytest.approx(n_mmlu / out["n"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -452,11 +456,13 @@ FLORES = {
     "dev": {"ary_Arab": ["الدار كبيرة.", "الما بارد.", "الطوموبيل حمرا."],
             "eng_Latn": ["The house is big.", "The water is cold.", "The car is red."],
             "zgh_Tfng": ["ⵜⴰⴷⴷⴰⵔⵜ ⵜⵅⴰⵜⴰⵔ.", "ⴰⵎⴰⵏ ⵙⵎⵎⴰⵎ.", "ⵜⴰⴽⵓⵕⵉⵏⵜ ⵜⴰⵣⴳⵣⴰⵡⵜ."],
-            "fra_Latn": ["La maison est grande.", "L'eau est froide.", "La voiture est rouge."]},
+            "fra_Latn": ["La maison est grande.", "L'eau est froide.", "La voiture est rouge."],
+            "kab_Latn": ["Axxam d ameqqran.", "Aman d isemmaḍen.", "Takeṛṛust d tazeggaɣt."]},
     "devtest": {"ary_Arab": ["الشمش طالعة.", "كنقرا كتاب.", "الخبز سخون."],
                 "eng_Latn": ["The sun is up.", "I am reading a book.", "The bread is warm."],
                 "zgh_Tfng": ["ⵜⴰⴼⵓⴽⵜ ⵜⴼⵖ.", "ⴽⵔⵔⵓⵖ ⴰⴷⵍⵉⵙ.", "ⴰⵖⵔⵓⵎ ⵉⵃⵎⴰ."],
-                "fra_Latn": ["Le soleil est levé.", "Je lis un livre.", "Le pain est chaud."]},
+                "fra_Latn": ["Le soleil est levé.", "Je lis un livre.", "Le pain est chaud."],
+                "kab_Latn": ["Iṭij yuli.", "Ad ɣreɣ adlis.", "Aɣrum yeḥma."]},
 }
 
 
@@ -479,6 +485,8 @@ def test_flores_plus_parallel_lines_prompts_and_shots(root, tmp_path):
     back = load_task("flores_plus_fra_Latn-zgh_Tfng").build_requests(num_fewshot=0)
     assert back[2].context == "French: Le pain est chaud. \nStandard Moroccan Tamazight: "
     assert back[2].gold == "ⴰⵖⵔⵓⵎ ⵉⵃⵎⴰ."
+    kab = load_task("flores_plus_kab_Latn-fra_Latn").build_requests(num_fewshot=0)
+    assert (kab[1].context, kab[1].gold) == ("Kabyle: Ad ɣreɣ adlis. \nFrench: ", "Je lis un livre.")
     joined = {}  # the same pairs as one JSON Lines file per split: what lm-eval's facebook/flores script gives
     for split, langs in FLORES.items():
         joined[split] = str(_jsonl(tmp_path / "joined" / f"{split}.jsonl", [
@@ -654,3 +662,29 @@ def test_shared_doda_v1(shared_data, monkeypatch):
         assert all(isinstance(r.gold, str) and r.gold for r in reqs)
     with pytest.raises(TaskError, match=r"file not found: .*/doda_v2/sentences.csv \(the data root is JAZARI_DATA="):
         load_task("doda_transliteration")  # v1 has no Arabic script: the task reads v2
+
+
+def test_export_to_lm_eval_with_the_files_resolved(root):
+    import yaml
+
+    from jazari_nlp.evaluation.tasks import export_lm_eval
+
+    folder = _mmlu(root)
+    _jsonl(root / "belebele" / "data" / "ary_Arab.jsonl", BELEBELE)
+    for name in ("darijammlu_accounting", "belebele_ary_Arab"):
+        task = load_task(name)
+        exported = yaml.safe_load(export_lm_eval(task))
+        files = exported["dataset_kwargs"]["data_files"]
+        assert all("${" not in str(v) for v in files.values())
+        if name == "darijammlu_accounting":
+            assert files == {"test": [str(folder / "test-00000-of-00001.parquet")],
+                             "dev": [str(folder / "dev-00000-of-00001.parquet")]}
+        for shots in (0, 2):
+            assert _ours(task, shots) == _lm_eval_args(exported, shots)
+    _flores(root)
+    with pytest.raises(TaskError, match="parallel text files .* have no lm-eval equivalent: join them into one JSON "
+                                        "Lines file per split"):
+        export_lm_eval("flores_plus_ary_Arab-eng_Latn")
+    _bench(root, "doda", [{"dataset": "doda", "id": "0", "direction": "dr_en", "messages": _turns("a", "b")}])
+    with pytest.raises(TaskError, match="filter_rows has no lm-eval equivalent"):
+        export_lm_eval("translation_dr_en_doda")

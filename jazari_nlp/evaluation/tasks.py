@@ -1199,7 +1199,9 @@ def _build_group(data: dict, path: Path | None, base_dir: Path, search, allow_ne
                 hint = difflib.get_close_matches(item, list(names) + list(tags), n=1, cutoff=0.5)
                 raise TaskError(where, [f"task.{i}: no task, group or tag named {item!r}"
                                         + (f"; did you mean {hint[0]!r}?" if hint else "")])
-            members.append(_by_name(item, search, allow_network, shared or None))
+            member = _by_name(item, search, allow_network, shared or None)
+            # a tag in a group's list stands for its tasks (lm-eval): they are the group's members, aggregated
+            members += member.members if isinstance(member, TaskGroup) and member.kind == "tag" else [member]
             continue
         item = dict(item)
         name = item.get("group") if "group" in item else item.get("task")
