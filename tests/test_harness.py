@@ -252,3 +252,22 @@ def test_chat_model_prompts_go_through_its_template(tmp_path):
 def test_score_is_loglikelihood_of_each_choice(lm):
     got = lm.score("Salam, kif", [" dayr?", " ntuma?"])
     assert got == [ll for ll, _ in lm.loglikelihood([("Salam, kif", " dayr?"), ("Salam, kif", " ntuma?")])]
+
+
+def test_generation_longer_than_the_model_fails_before_any_work(lm, tmp_path):
+    from jazari_nlp.errors import InputError
+
+    (tmp_path / "g.jsonl").write_text('{"a": "salam", "b": "labas"}\n', encoding="utf-8")
+    (tmp_path / "long_gen.yaml").write_text("""task: long_gen
+dataset_path: json
+dataset_kwargs: {data_files: {test: g.jsonl}}
+test_split: test
+output_type: generate_until
+doc_to_text: "{{a}}"
+doc_to_target: "{{b}}"
+generation_kwargs: {until: ["\\n"], max_gen_toks: 256}
+""", encoding="utf-8")
+    with pytest.raises(InputError, match=r"at most 128 tokens.*long_gen \(max_gen_toks 256\)"):
+        evaluate_tasks(lm, [load_task("jazari_quick_mc"), load_task(tmp_path / "long_gen.yaml")], tmp_path / "o",
+                       progress=False)
+    assert not (tmp_path / "o" / "samples_jazari_quick_mc.jsonl").exists()

@@ -427,6 +427,7 @@ def evaluate_tasks(lm: Any, tasks: list[Any], out_dir: Path, *, num_fewshot: int
             if task.name not in seen:
                 seen.add(task.name)
                 flat.append(task)
+    _check_generation_room(lm, flat)
     fp = model_fingerprint(lm)
     rank, _ = world_info()
     cache_file = out_dir / ("requests.sqlite" if rank == 0 else f"requests.rank{rank}.sqlite")
@@ -445,6 +446,28 @@ def evaluate_tasks(lm: Any, tasks: list[Any], out_dir: Path, *, num_fewshot: int
     if write and rank == 0:
         write_json(out_dir / "results.json", doc)
     return doc
+
+
+def _check_generation_room(lm: Any, tasks: list[Any]) -> None:
+    """Before any work: a generation task asking for as many new tokens as the model reads at all cannot run
+    (lm-eval refuses it too); say so for every such task at once instead of failing half-way."""
+    from jazari_nlp.errors import InputError
+
+    max_length = getattr(lm, "max_length", None)
+    if not max_length:
+        return
+    bad = []
+    for t in tasks:
+        if t.config.output_type == "generate_until":
+            gen = t.config.generation_kwargs
+            gen = gen if isinstance(gen, dict) else (gen.model_dump() if hasattr(gen, "model_dump") else {})
+            n = int(gen.get("max_gen_toks") or 256)
+            if n >= max_length:
+                bad.append(f"{t.name} (max_gen_toks {n})")
+    if bad:
+        raise InputError(f"the model reads at most {max_length} tokens, which leaves no room for a prompt in: "
+                         f"{', '.join(bad)}; use a model with a longer context, or a copy of the task YAML with a "
+                         "smaller generation_kwargs.max_gen_toks")
 
 
 def group_result(group: Any, results: dict[str, Any]) -> dict[str, Any]:
