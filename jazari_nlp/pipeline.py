@@ -229,7 +229,8 @@ def stage_eval(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) ->
         doc = evaluate_tasks(lm, tasks, out, num_fewshot=ecfg.num_fewshot, limit=ecfg.limit,
                              seed=ecfg.fewshot_seed, batch_size=ecfg.task_batch_size, progress=progress,
                              write=False, provenance=provenance)
-        results.update({k: v for k, v in doc.items() if k not in provenance})
+        results.update({k: v for k, v in doc.items() if k not in provenance and k != "tasks"})
+        results["tasks"] = {**results.get("tasks", {}), **doc["tasks"]}  # held-out perplexity, then the tasks
         for name, r in doc["tasks"].items():
             first = next(iter(r["metrics"].items()), None)
             if first:

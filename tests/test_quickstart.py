@@ -74,3 +74,16 @@ def test_eval_scores_the_bundled_tasks(short_run):
     assert (mc["n"], mc["n_skipped"], tr["n"]) == (24, 0, 10)
     assert 0 <= mc["metrics"]["acc"]["value"] <= 1 and 0 <= tr["metrics"]["chrf"]["value"] <= 100
     assert (short_run.run_dir / "eval" / "samples_jazari_quick_mc.jsonl").is_file()
+
+
+def test_heldout_perplexity_is_a_task_of_the_report_too(short_run):
+    from jazari_nlp.evaluation.report import collect_results
+
+    results = json.loads((short_run.run_dir / "eval" / "results.json").read_text())
+    task = results["tasks"]["heldout_perplexity"]["metrics"]
+    assert task["bits_per_byte"]["value"] == pytest.approx(results["metrics"]["all"]["bits_per_byte"], abs=1e-4)
+    assert task["token_perplexity"]["value"] == pytest.approx(results["metrics"]["all"]["perplexity"], rel=1e-4)
+    assert set(results["tasks"]) >= {f"heldout_perplexity/{lang}" for lang in LANGS}
+    rows = collect_results([short_run.run_dir])
+    assert {(r["task"], r["metric"]) for r in rows} >= {("heldout_perplexity", "bits_per_byte"),
+                                                        ("jazari_quick_mc", "acc")}

@@ -103,6 +103,8 @@ def tasks_table(results: dict[str, Any]) -> Table:
         table.add_column(col, justify="left" if col in ("task", "metric") else "right")
     for group in ("tasks", "groups"):
         for name, r in (results.get(group) or {}).items():
+            if name.startswith("heldout_perplexity") and results.get("metrics"):
+                continue  # the held-out table above shows them
             for metric, v in r.get("metrics", {}).items():
                 se = v.get("stderr")
                 table.add_row(name, metric, _fmt(v.get("value")), _fmt(se) if se is not None else "-",

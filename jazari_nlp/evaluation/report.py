@@ -48,10 +48,6 @@ def collect_results(paths: list[Path]) -> list[dict[str, Any]]:
         except ValueError as e:
             raise InputError(f"{f}: not a results file ({e})") from None
         label = _label(doc, f)
-        for name, m in (doc.get("metrics") or {}).items() if doc.get("task") == "perplexity" else []:
-            if name == "all":
-                rows.append({"run": label, "task": "perplexity", "metric": "bits_per_byte",
-                             "value": m["bits_per_byte"], "stderr": None, "n": m["documents"], "shots": 0})
         tasks = {**(doc.get("tasks") or {}), **(doc.get("groups") or {})}
         for task, r in tasks.items():
             for metric, v in r.get("metrics", {}).items():

@@ -35,6 +35,27 @@ def _load_texts(files: list[Path], text_field: str, lang_column: str | None, lim
     return texts, groups
 
 
+def heldout_tasks(scores: dict) -> dict:
+    """The held-out scores as harness task entries (``heldout_perplexity``, and ``heldout_perplexity/<lang>`` per
+    language), aggregated by the metrics package (token perplexity, bits per byte), so that reports and
+    leaderboards treat held-out perplexity as one more task."""
+    from jazari_nlp.evaluation.metrics import aggregate
+
+    out = {}
+    for name, s in sorted(scores.items(), key=lambda kv: kv[0] != "all"):
+        if not s.tokens:
+            continue
+        task = "heldout_perplexity" if name == "all" else f"heldout_perplexity/{name}"
+        metrics = {}
+        for metric, count in (("token_perplexity", s.tokens), ("bits_per_byte", s.bytes)):
+            value, stderr = aggregate(metric, [(-s.nll, count)])
+            metrics[metric] = {"value": value, "stderr": stderr}
+        out[task] = {"metrics": metrics, "n": s.documents, "n_skipped": 0, "num_fewshot": 0,
+                     "output_type": "loglikelihood_rolling", "tokens": s.tokens, "bytes": s.bytes,
+                     "higher_is_better": {"token_perplexity": False, "bits_per_byte": False}}
+    return out
+
+
 def evaluate_perplexity(
     model_dir: Path,
     files: list[Path],
@@ -106,6 +127,7 @@ def _evaluate(model_dir: Path, files: list[Path], out_dir: Path, *, text_field: 
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **(provenance or {}),
     }
+    results["tasks"] = heldout_tasks(scores)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "results.json", results)
     return results
