@@ -80,7 +80,9 @@ def load_lm(
         model = with_adapter(model, Path(adapter), tokenizer)
     model.to(dev)
     model.eval()
-    return LM(model, tokenizer, max_length=max_length, add_bos_token=add_bos_token, path=folder)
+    lm = LM(model, tokenizer, max_length=max_length, add_bos_token=add_bos_token, path=folder)
+    lm.adapter = Path(adapter) if adapter is not None else None  # hashed into results.json and the request cache
+    return lm
 
 
 # ------------------------------------------------------------------------------------------------- the LM
@@ -110,6 +112,7 @@ class LM:
         window = getattr(config, "sliding_window", None) if getattr(config, "use_sliding_window", True) else None
         self._scorer = Scorer(model, self.max_length, sliding_window=window if isinstance(window, int) else None)
         self._prefix_text: str | None = None
+        self.adapter: Path | None = None  # the peft adapter folder load_lm applied, if any
 
     # ------------------------------------------------------------------------------------------ properties
 

@@ -222,10 +222,12 @@ def stage_eval(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) ->
     if ecfg.tasks:
         from jazari_nlp.evaluation.harness import evaluate_tasks
         from jazari_nlp.evaluation.tasks import load_task
+        from jazari_nlp.hf_logging import quiet_transformers
         from jazari_nlp.models import load_lm
 
         tasks = [load_task(t) for t in ecfg.tasks]  # groups stay groups: their aggregate is reported
-        lm = load_lm(model_dir)
+        with quiet_transformers(not progress):  # -q: no "Loading weights" bar
+            lm = load_lm(model_dir)
         doc = evaluate_tasks(lm, tasks, out, num_fewshot=ecfg.num_fewshot, limit=ecfg.limit,
                              seed=ecfg.fewshot_seed, batch_size=ecfg.task_batch_size, progress=progress,
                              write=False, provenance=provenance)

@@ -74,8 +74,8 @@ def test_a_killed_evaluation_resumes_from_the_cache(lm, tmp_path, monkeypatch):
     monkeypatch.setattr(harness, "CHUNK_DOCS", 5)
     calls = {"n": 0}
 
-    class Dying:  # answers two chunks, then the process "dies"
-        path, model = lm.path, lm.model
+    class Dying:  # the same model (its settings are part of the cache key): answers two chunks, then "dies"
+        path, model, max_length, add_bos_token = lm.path, lm.model, lm.max_length, lm.add_bos_token
 
         def loglikelihood(self, reqs, **kw):
             calls["n"] += 1

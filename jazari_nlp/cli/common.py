@@ -118,6 +118,12 @@ def print_results(results: dict[str, Any]) -> None:
         console.print(metrics_table(results))
     if results.get("tasks"):
         console.print(tasks_table(results))
+        for name, r in results["tasks"].items():  # a skipped row is never silent: the reasons, most common first
+            reasons = sorted((r.get("skipped") or {}).items(), key=lambda kv: -kv[1])
+            if reasons:
+                shown = "; ".join(f"{n} × {why}" for why, n in reasons[:3]) + ("; ..." if len(reasons) > 3 else "")
+                console.print(f"skipped in {name}: {shown} (each row: samples_{name}.jsonl)", highlight=False,
+                              soft_wrap=True)
 
 
 def metrics_table(results: dict[str, Any]) -> Table:

@@ -18,6 +18,8 @@ class _EvalGroup(TyperGroup):
     def parse_args(self, ctx, args):
         if args and not args[0].startswith("-") and args[0] not in self.commands:
             args = ["config", *args]
+        elif args and args[0] not in ("--help", "-h") and not any(a in self.commands for a in args):
+            args = ["config", *args]  # options first: `jazari eval --force CONFIG`, `jazari eval -q CONFIG`
         return super().parse_args(ctx, args)
 
 
@@ -25,7 +27,7 @@ app = typer.Typer(
     cls=_EvalGroup,
     help="Evaluate models: an experiment's eval stage, or any local model on benchmark tasks.\n\n"
     "Example: jazari eval configs/quickstart.yaml\n\n"
-    "Example: jazari eval run --model runs/quickstart/model --tasks jazari_mc_demo,jazari_translit_demo",
+    "Example: jazari eval run --model runs/quickstart/model --tasks jazari_quick_mc,jazari_quick_translate",
     no_args_is_help=True,
 )
 
@@ -39,8 +41,8 @@ def run(
     model: Path = typer.Option(..., "--model", "-m", help="A local model folder (safetensors) or a run directory."),
     tasks: list[str] = typer.Option(..., "--tasks", "-t", help="Task names or task YAML files/folders, comma "
                                     "separated or repeated (`jazari eval tasks` lists the shipped ones)."),
-    output: Path = typer.Option(None, "--output", "-o", help="Results folder (default: MODEL/../eval_tasks, or "
-                                "RUN_DIR/eval_tasks)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Results folder (default: RUN_DIR/eval_tasks for a "
+                                "run's model, else ./eval_tasks/<model folder name>)."),
     num_fewshot: int = typer.Option(None, "--num-fewshot", help="Shots for every task (default: each task's own)."),
     limit: int = typer.Option(None, help="At most this many examples per task (a quick look)."),
     batch_size: str = typer.Option("auto", help="Batch size, or auto."),
@@ -51,7 +53,7 @@ def run(
 ) -> None:
     """Evaluate a local model on benchmark tasks; writes results.json and samples_<task>.jsonl.
 
-    Example: jazari eval run --model runs/quickstart/model --tasks jazari_mc_demo --num-fewshot 3
+    Example: jazari eval run --model runs/quickstart/model --tasks jazari_example_mc --num-fewshot 3
     """
     from jazari_nlp.cli.common import fail, guarded, print_results
 
@@ -67,7 +69,9 @@ def run(
         with quiet_transformers(quiet):
             lm = load_lm(model, adapter=adapter)
         folder = Path(getattr(lm, "path", model))
-        out = output or (folder.parent / "eval_tasks" if folder.name == "model" else folder / "eval_tasks")
+        # a run's model/: RUN_DIR/eval_tasks; any other model folder is never written into: ./eval_tasks/<name>
+        run_model = folder.name == "model" and (folder.parent / "config.sha256").is_file()
+        out = output or (folder.parent / "eval_tasks" if run_model else Path("eval_tasks") / folder.name)
         bs: int | str = int(batch_size) if batch_size.isdigit() else batch_size
         return evaluate_tasks(lm, loaded, out, num_fewshot=num_fewshot, limit=limit, seed=seed, batch_size=bs,
                               progress=not quiet, use_cache=not no_cache,
@@ -75,6 +79,10 @@ def run(
 
     if batch_size != "auto" and not batch_size.isdigit():
         fail(f"--batch-size: a number or auto, not {batch_size!r}")
+    if limit is not None and limit < 1:
+        fail(f"--limit: at least 1 example per task, not {limit}")
+    if num_fewshot is not None and num_fewshot < 0:
+        fail(f"--num-fewshot: 0 or more shots, not {num_fewshot}")
     doc, out = guarded(go)
     from jazari_nlp.evaluation.harness import world_info
 
@@ -93,9 +101,12 @@ def tasks_cmd(
     """
     from rich.table import Table
 
-    from jazari_nlp.cli.common import console, guarded
+    from jazari_nlp.cli.common import console, fail, guarded
     from jazari_nlp.evaluation.tasks import list_tasks
 
+    missing = [str(p) for p in search or [] if not p.exists()]
+    if missing:
+        fail(f"no such folder or file: {', '.join(missing)}; name folders or YAML files that hold task files")
     infos = guarded(lambda: list_tasks(search=list(search or [])))
     table = Table(title="tasks", title_justify="left")
     for col in ("task", "output type", "groups", "file"):
@@ -104,9 +115,12 @@ def tasks_cmd(
         d = info if isinstance(info, dict) else getattr(info, "__dict__", {})
         path = Path(str(d.get("path", "")))
         shown = path.relative_to(PACKAGE) if path.is_relative_to(PACKAGE) else path  # shipped: jazari_nlp/...
-        table.add_row(str(d.get("name", "")), str(d.get("output_type", "")), ", ".join(d.get("groups") or []),
-                      str(shown))
+        kind = "unreadable" if d.get("error") else "group" if d.get("kind") == "group" else d.get("output_type")
+        table.add_row(str(d.get("name", "")), str(kind or ""), ", ".join(d.get("groups") or []), str(shown))
     console.print(table)
+    for info in infos:  # a task file that cannot be read is listed, and why
+        if getattr(info, "error", None):
+            console.print(f"unreadable: {info.error}", highlight=False, soft_wrap=True)
 
 
 @app.command("export")
@@ -116,7 +130,7 @@ def export(
 ) -> None:
     """Write a task as an lm-evaluation-harness task YAML.
 
-    Example: jazari eval export jazari_mc_demo -o lm_eval_tasks/jazari_mc_demo.yaml
+    Example: jazari eval export jazari_quick_mc -o lm_eval_tasks/jazari_quick_mc.yaml
     """
     from jazari_nlp.cli.common import guarded
     from jazari_nlp.evaluation.tasks import export_lm_eval, load_task
@@ -162,7 +176,7 @@ def contamination(
 ) -> None:
     """The share of each task's test items that share an n-gram with a built corpus.
 
-    Example: jazari eval contamination --tasks sib200_ary --corpus runs/national/corpus
+    Example: jazari eval contamination --tasks sib200_ary_Arab --corpus runs/national/corpus
     """
     import json
 

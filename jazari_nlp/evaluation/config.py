@@ -18,7 +18,7 @@ class EvalConfig(TextFilesSection):
 
         eval:
           max_documents: 500
-          tasks: [jazari_mc_demo, tasks/my_task.yaml]
+          tasks: [jazari_quick_mc, tasks/my_task.yaml]
           num_fewshot: 0
     """
 

@@ -9,8 +9,8 @@ generation, prediction, gold, per-example metrics, or the reason it was skipped)
 Example::
 
     lm = load_lm("runs/quickstart/model")
-    results = evaluate_tasks(lm, [load_task("jazari_mc_demo")], Path("out"), num_fewshot=0)
-    results["tasks"]["jazari_mc_demo"]["metrics"]["acc"]
+    results = evaluate_tasks(lm, [load_task("jazari_quick_mc")], Path("out"), num_fewshot=0)
+    results["tasks"]["jazari_quick_mc"]["metrics"]["acc"]
 """
 
 from __future__ import annotations
@@ -119,9 +119,10 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 def model_fingerprint(lm: Any) -> dict[str, str]:
     """Hashes of the model's weights and config and of its tokenizer files (what a result was computed with)."""
-    folder = Path(getattr(lm, "path", "") or "")
+    path = getattr(lm, "path", None)
+    folder = Path(path) if path else None  # not Path(""): that is the working directory
     out: dict[str, str] = {}
-    if folder.is_dir():
+    if folder is not None and folder.is_dir():
         weights = sorted(folder.glob("*.safetensors"))
         h = hashlib.sha256()
         for f in [*weights, folder / "config.json"]:
@@ -136,15 +137,55 @@ def model_fingerprint(lm: Any) -> dict[str, str]:
                 h.update(name.encode())
                 h.update(sha256_file(f).encode())
         out["tokenizer_sha256"] = h.hexdigest()
-    else:  # an in-memory model: its name and size
-        model = getattr(lm, "model", None)
-        ident = f"{type(model).__name__}:{sum(p.numel() for p in model.parameters()) if model is not None else 0}"
-        out["model_sha256"] = hashlib.sha256(ident.encode()).hexdigest()
-        out["tokenizer_sha256"] = ""
+    else:  # an in-memory model: a digest of its weights (two models of one shape must not share answers)
+        out["model_sha256"] = _weights_digest(getattr(lm, "model", None))
+        out["tokenizer_sha256"] = _tokenizer_digest(getattr(lm, "tokenizer", None))
     extra = getattr(lm, "adapter", None)
     if extra:
         out["adapter"] = str(extra)
+        h = hashlib.sha256()
+        for f in sorted(Path(extra).glob("*.safetensors")) + [Path(extra) / "adapter_config.json"]:
+            if f.is_file():
+                h.update(f.name.encode())
+                h.update(sha256_file(f).encode())
+        out["adapter_sha256"] = h.hexdigest()
     return out
+
+
+def _weights_digest(model: Any) -> str:
+    """sha256 over each parameter's name, shape, dtype and two sums computed on its device: any training step
+    changes it, without copying the weights to the CPU."""
+    h = hashlib.sha256(type(model).__name__.encode())
+    if model is not None:
+        import torch
+
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                x = p.detach()
+                sums = f"{x.sum(dtype=torch.float64).item()!r}:{x.abs().sum(dtype=torch.float64).item()!r}"
+                h.update(f"{name}:{tuple(p.shape)}:{p.dtype}:{sums}".encode())
+    return h.hexdigest()
+
+
+def _tokenizer_digest(tokenizer: Any) -> str:
+    """sha256 of an in-memory tokenizer: its full definition (fast tokenizers) or vocabulary, and chat template."""
+    if tokenizer is None:
+        return ""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    text = backend.to_str() if backend is not None else json.dumps(sorted(tokenizer.get_vocab().items()))
+    extra = json.dumps([type(tokenizer).__name__, getattr(tokenizer, "chat_template", None),
+                        str(getattr(tokenizer, "special_tokens_map", {}))], sort_keys=True, default=str)
+    return hashlib.sha256((text + extra).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def cache_key(lm: Any, fp: dict[str, str]) -> str:
+    """What the request cache is keyed by: the weights, tokenizer and adapter hashes, and the settings that
+    change the answers to the same request (dtype, BOS, context length)."""
+    model = getattr(lm, "model", None)
+    dtype = next(model.parameters()).dtype if model is not None and hasattr(model, "parameters") else None
+    parts = [fp.get("model_sha256", ""), fp.get("tokenizer_sha256", ""), fp.get("adapter_sha256", ""),
+             str(dtype), str(getattr(lm, "add_bos_token", None)), str(getattr(lm, "max_length", None))]
+    return ":".join(parts)
 
 
 # --------------------------------------------------------------------------------------------- scoring
@@ -414,13 +455,20 @@ def evaluate_tasks(lm: Any, tasks: list[Any], out_dir: Path, *, num_fewshot: int
                    limit: int | None = None, seed: int = 1234, batch_size: int | str = "auto",
                    progress: bool = True, use_cache: bool = True, write: bool = True,
                    provenance: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Evaluate ``lm`` on every task (groups and tags are flattened to their tasks, each once); write
+    """Evaluate ``lm`` on every task (Task/TaskGroup objects, or names and YAML paths as ``load_task`` takes;
+    groups and tags are flattened to their tasks, each once); write
     ``out_dir/results.json``, the samples files and the request cache (``out_dir/requests.sqlite``); return the
     results. A group gets lm-eval's aggregation of its members (``aggregate_metric_list``, size-weighted)."""
-    from jazari_nlp.evaluation.tasks import TaskGroup
+    from jazari_nlp.errors import InputError
+    from jazari_nlp.evaluation.tasks import TaskGroup, load_task
     from jazari_nlp.runs import package_versions, write_json
 
+    if num_fewshot is not None and num_fewshot < 0:
+        raise InputError(f"num_fewshot must be 0 or more; found {num_fewshot}")
+    if limit is not None and limit <= 0:
+        raise InputError(f"limit must be positive (a count of examples, or a fraction below 1); found {limit}")
     out_dir = Path(out_dir)
+    tasks = [load_task(t) if isinstance(t, str | Path) else t for t in tasks]  # names or files, as the CLI takes
     flat, seen = [], set()
     for t in tasks:
         for task in t.tasks() if isinstance(t, TaskGroup) else [t]:
@@ -431,8 +479,7 @@ def evaluate_tasks(lm: Any, tasks: list[Any], out_dir: Path, *, num_fewshot: int
     fp = model_fingerprint(lm)
     rank, _ = world_info()
     cache_file = out_dir / ("requests.sqlite" if rank == 0 else f"requests.rank{rank}.sqlite")
-    cache = RequestCache(cache_file if use_cache else None,
-                         model_key=fp["model_sha256"] + ":" + fp.get("tokenizer_sha256", ""))
+    cache = RequestCache(cache_file if use_cache else None, model_key=cache_key(lm, fp))
     results: dict[str, Any] = {}
     try:
         for task in flat:

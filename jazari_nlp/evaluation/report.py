@@ -39,15 +39,24 @@ def _label(doc: dict[str, Any], path: Path) -> str:
 
 
 def collect_results(paths: list[Path]) -> list[dict[str, Any]]:
-    """One row per (run, task, metric): ``{"run", "task", "metric", "value", "stderr", "n", "shots"}``."""
-    rows = []
+    """One row per (run, task, metric): ``{"run", "task", "metric", "value", "stderr", "n", "shots"}``. Two
+    results of one model (other shots, other folders) are two runs: their labels get the folder's name."""
+    docs = []
     for p in paths:
         f = results_file(p)
         try:
             doc = json.loads(f.read_text(encoding="utf-8"))
         except ValueError as e:
             raise InputError(f"{f}: not a results file ({e})") from None
-        label = _label(doc, f)
+        docs.append((f, doc, _label(_checked(doc, f), f)))
+    counts: dict[str, int] = {}
+    for _, _, label in docs:
+        counts[label] = counts.get(label, 0) + 1
+    rows, seen = [], set()
+    for f, doc, label in docs:
+        if counts[label] > 1:  # one label per results file, never two files in one row
+            label = f"{label} ({f.parent.name})" if f"{label} ({f.parent.name})" not in seen else f"{label} ({f})"
+        seen.add(label)
         tasks = {**(doc.get("tasks") or {}), **(doc.get("groups") or {})}
         for task, r in tasks.items():
             for metric, v in r.get("metrics", {}).items():
@@ -56,11 +65,36 @@ def collect_results(paths: list[Path]) -> list[dict[str, Any]]:
     return rows
 
 
+def _checked(doc: Any, f: Path) -> dict[str, Any]:
+    """The results document, or an InputError naming the key that is not as the harness writes it."""
+    if not isinstance(doc, dict):
+        raise InputError(f"{f}: not a results file (a JSON object with `tasks` is expected; found "
+                         f"{type(doc).__name__}): give a results.json written by jazari eval")
+    for group in ("tasks", "groups"):
+        entries = doc.get(group) or {}
+        if not isinstance(entries, dict):
+            raise InputError(f"{f}: `{group}` should map task names to results; found {type(entries).__name__}")
+        for task, r in entries.items():
+            metrics = r.get("metrics", {}) if isinstance(r, dict) else None
+            if not isinstance(metrics, dict):
+                raise InputError(f"{f}: {group}.{task}: expected {{metrics: {{...}}, n, ...}}, as jazari eval writes "
+                                 "it; this file was not written by jazari eval or was edited")
+            bad = [m for m, v in metrics.items() if not isinstance(v, dict)]
+            if bad:
+                raise InputError(f"{f}: {group}.{task}.metrics.{bad[0]}: expected {{value, stderr}}, as jazari eval "
+                                 "writes it; this file was not written by jazari eval or was edited")
+    return doc
+
+
+def _num(x: float) -> str:
+    return f"{x:.4f}" if abs(x) < 1e6 else f"{x:.4g}"  # a perplexity of 1e69 is not 70 digits wide
+
+
 def _cell(value: Any, stderr: Any) -> str:
     if value is None:
         return "-"
-    text = f"{value:.4f}" if isinstance(value, float) else str(value)
-    return text + (f" ± {stderr:.4f}" if isinstance(stderr, float) else "")
+    text = _num(value) if isinstance(value, float) else str(value)
+    return text + (f" ± {_num(stderr)}" if isinstance(stderr, float) else "")
 
 
 def pivot(rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple[str, str]], dict]:
@@ -83,16 +117,19 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def rich_table(rows: list[dict[str, Any]]):
+    """For the console: one row per task and metric, one column per run (a terminal fits few columns, and there
+    are usually more tasks than runs)."""
     from rich.table import Table
 
     runs, cols, cells = pivot(rows)
     table = Table(title="leaderboard", title_justify="left")
-    table.add_column("run", style="bold")
-    for t, m in cols:
-        table.add_column(f"{t}\n{m}", justify="right")
+    table.add_column("task", style="bold", overflow="fold")
+    table.add_column("metric", overflow="fold")
     for run in runs:
-        table.add_row(run, *(_cell(cells[(run, t, m)]["value"], cells[(run, t, m)]["stderr"])
-                             if (run, t, m) in cells else "-" for t, m in cols))
+        table.add_column(run, justify="right")
+    for t, m in cols:
+        table.add_row(t, m, *(_cell(cells[(run, t, m)]["value"], cells[(run, t, m)]["stderr"])
+                              if (run, t, m) in cells else "-" for run in runs))
     return table
 
 

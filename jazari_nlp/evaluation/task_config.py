@@ -183,6 +183,15 @@ class TaskConfig(_Strict):
     system_instruction: str | None = None
     fewshot_as_multiturn: bool = True
 
+    @field_validator("task")
+    @classmethod
+    def _file_name(cls, v: str) -> str:
+        # the name is part of the samples file's name (samples_<task>.jsonl): it must not be a path
+        if not v.strip() or any(c in v for c in '/\\:*?"<>|') or v in (".", ".."):
+            raise ValueError(f"{v!r} cannot name a task: the samples file is samples_<task>.jsonl, so no / \\ : * ? "
+                             '" < > | (use _ or -, e.g. darija_mc)')
+        return v
+
     @field_validator("repeats")
     @classmethod
     def _one_repeat(cls, v: int) -> int:
@@ -367,7 +376,8 @@ def is_group(data: dict[str, Any]) -> bool:
 def validate(data: dict[str, Any], file: str | Path) -> TaskConfig | GroupConfig:
     """Validate a raw mapping; every problem (unknown keys with did-you-mean, hooks, types) in one TaskError."""
     problems = _functions(data, "")
-    data = {k: v for k, v in data.items() if not _functions(v, k)}
+    hooked = {k for k, v in data.items() if _functions(v, k)}
+    data = {k: v for k, v in data.items() if k not in hooked}
     if isinstance(data.get("fewshot_config"), dict):
         data["fewshot_config"] = {k: v for k, v in data["fewshot_config"].items() if not _functions(v, k)}
     for key, why in UNSUPPORTED.items():
@@ -378,7 +388,8 @@ def validate(data: dict[str, Any], file: str | Path) -> TaskConfig | GroupConfig
     try:
         cfg = model.model_validate(data)
     except ValidationError as e:
-        problems += [line for err in e.errors() for line in _describe(err, model).split("\n")]
+        problems += [line for err in e.errors() for line in _describe(err, model).split("\n")
+                     if not any(line.startswith(f"{k} is required") for k in hooked)]  # said above: a hook
         raise TaskError(file, problems) from None
     if problems:
         raise TaskError(file, problems)

@@ -329,6 +329,11 @@ def load_tasks(names: Iterable[str | Path], base_dir: str | Path | None = None, 
 # ---------------------------------------------------------------------------------------------------------------
 # Export to lm-eval
 
+# lm-eval 0.4's own metrics whose numbers are jazari's; its `f1` is binary (jazari's is macro: a multi-class task
+# fails there), and it has no rouge, cer nor wer: those are left out of an exported metric_list, with a note.
+LM_EVAL_METRICS = frozenset({"acc", "acc_norm", "acc_bytes", "acc_mutual_info", "mcc", "exact_match", "perplexity",
+                             "word_perplexity", "byte_perplexity", "bits_per_byte", "bleu", "chrf", "chrf++", "ter"})
+
 
 def export_lm_eval(task: Task | TaskGroup | str, **load_kw) -> str:
     """The task as a YAML file lm-evaluation-harness reads: jazari's extras written as plain templates (renames as
@@ -402,9 +407,19 @@ def export_lm_eval(task: Task | TaskGroup | str, **load_kw) -> str:
             if "doc_to_target" in holder:
                 holder["doc_to_target"] = _offset_template(holder["doc_to_target"], cfg.target_offset, cols, ren,
                                                            refuse)
+    dropped = [m.get("metric") for m in out.get("metric_list") or [] if m.get("metric") not in LM_EVAL_METRICS]
+    if dropped:
+        kept = [m for m in out["metric_list"] if m.get("metric") in LM_EVAL_METRICS]
+        if not kept:
+            refuse.append(f"metric_list: lm-eval has none of {', '.join(dropped)} (nor jazari's macro f1): add a "
+                          f"metric it has ({', '.join(sorted(LM_EVAL_METRICS))})")
+        out["metric_list"] = kept
     if refuse:
         raise TaskError(task.where, [f"cannot export to lm-eval: {r}" for r in refuse])
     notes = []
+    if dropped:
+        notes.append(f"left out of metric_list, lm-eval has no equivalent: {', '.join(dropped)} (jazari eval "
+                     "reports them)")
     if cfg.apply_chat_template:
         notes.append("run lm_eval with --apply_chat_template"
                      + (" --fewshot_as_multiturn" if cfg.fewshot_as_multiturn else ""))
