@@ -271,3 +271,17 @@ generation_kwargs: {until: ["\\n"], max_gen_toks: 256}
         evaluate_tasks(lm, [load_task("jazari_quick_mc"), load_task(tmp_path / "long_gen.yaml")], tmp_path / "o",
                        progress=False)
     assert not (tmp_path / "o" / "samples_jazari_quick_mc.jsonl").exists()
+
+
+def test_cli_apply_chat_template_flag(tmp_path):
+    model = build_tiny_llama(tmp_path / "chat", max_position_embeddings=256, train_steps=5, chat_template=CHAT)
+    rows = [{"q": f"su2al {i}", "choices": ["wah", "la"], "answer": i % 2} for i in range(3)]
+    yaml_path = write_task(tmp_path / "t", rows, "plain_mc")  # no apply_chat_template in the YAML
+    runner = CliRunner()
+    for flag, chat in (([], False), (["--apply-chat-template"], True)):
+        out = tmp_path / f"out{int(chat)}"
+        res = runner.invoke(app, ["eval", "run", "--model", str(model), "--tasks", str(yaml_path), "-o", str(out),
+                                  "-q", *flag])
+        assert res.exit_code == 0, res.output
+        prompt = samples(out, "plain_mc")[0]["prompt"]
+        assert prompt == ("<|user|>su2al 0\n<|assistant|>" if chat else "su2al 0")

@@ -49,6 +49,8 @@ def run(
     seed: int = typer.Option(1234, help="Few-shot sampling seed (lm-eval's default)."),
     adapter: Path = typer.Option(None, help="A peft adapter folder applied to the model."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use (nor write) the request cache."),
+    chat: bool = typer.Option(None, "--apply-chat-template/--no-chat-template", help="Render prompts with the "
+                              "tokenizer's chat template (few-shot as turns), or not (default: each task's own)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Evaluate a local model on benchmark tasks; writes results.json and samples_<task>.jsonl.
@@ -74,7 +76,7 @@ def run(
         out = output or (folder.parent / "eval_tasks" if run_model else Path("eval_tasks") / folder.name)
         bs: int | str = int(batch_size) if batch_size.isdigit() else batch_size
         return evaluate_tasks(lm, loaded, out, num_fewshot=num_fewshot, limit=limit, seed=seed, batch_size=bs,
-                              progress=not quiet, use_cache=not no_cache,
+                              progress=not quiet, apply_chat_template=chat, use_cache=not no_cache,
                               provenance={"model": str(folder), "adapter": str(adapter) if adapter else None}), out
 
     if batch_size != "auto" and not batch_size.isdigit():

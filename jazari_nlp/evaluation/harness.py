@@ -297,10 +297,12 @@ def _task_sha(task: Any) -> str | None:
 
 def run_task(lm: Any, task: Any, out_dir: Path, *, cache: RequestCache, num_fewshot: int | None = None,
              limit: int | None = None, seed: int = 1234, batch_size: int | str = "auto",
-             progress: bool = True) -> dict[str, Any]:
-    """Evaluate one task; writes ``out_dir/samples_<task>.jsonl`` and returns its ``results.json`` entry."""
+             progress: bool = True, apply_chat_template: bool | None = None) -> dict[str, Any]:
+    """Evaluate one task; writes ``out_dir/samples_<task>.jsonl`` and returns its ``results.json`` entry.
+    ``apply_chat_template``: None keeps the task's own setting."""
     t0 = time.perf_counter()
     requests = task.build_requests(num_fewshot=num_fewshot, limit=limit, seed=seed,
+                                   apply_chat_template=apply_chat_template,
                                    chat_template=getattr(lm, "apply_chat_template", None))
     usable = [r for r in requests if not r.skipped]
     skipped = Counter(r.skipped for r in requests if r.skipped)
@@ -454,6 +456,7 @@ class _Progress:
 def evaluate_tasks(lm: Any, tasks: list[Any], out_dir: Path, *, num_fewshot: int | None = None,
                    limit: int | None = None, seed: int = 1234, batch_size: int | str = "auto",
                    progress: bool = True, use_cache: bool = True, write: bool = True,
+                   apply_chat_template: bool | None = None,
                    provenance: dict[str, Any] | None = None) -> dict[str, Any]:
     """Evaluate ``lm`` on every task (Task/TaskGroup objects, or names and YAML paths as ``load_task`` takes;
     groups and tags are flattened to their tasks, each once); write
@@ -484,7 +487,8 @@ def evaluate_tasks(lm: Any, tasks: list[Any], out_dir: Path, *, num_fewshot: int
     try:
         for task in flat:
             results[task.name] = run_task(lm, task, out_dir, cache=cache, num_fewshot=num_fewshot, limit=limit,
-                                          seed=seed, batch_size=batch_size, progress=progress)
+                                          seed=seed, batch_size=batch_size, progress=progress,
+                                          apply_chat_template=apply_chat_template)
     finally:
         cache.close()
     groups = {g.name: group_result(g, results) for g in tasks if isinstance(g, TaskGroup) and g.config is not None}
