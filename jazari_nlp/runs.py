@@ -44,6 +44,17 @@ class RunDirConflict(UnsafeOutput):
     """The run directory belongs to a different config (or holds files jazari did not write)."""
 
 
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """The sha256 of a file, read in 1 MB blocks (shard checksums, data and model hashes in results)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def write_json(path: Path, obj: Any) -> None:
     write_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
 

@@ -12,13 +12,14 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from jazari_nlp.runs import sha256_file
 
 DEDUP_REASONS = {"exact_dedup": "exact_duplicate", "near_dedup": "near_duplicate"}
 
@@ -37,14 +38,6 @@ def read_stats(logdir: Path) -> dict[str, Counter]:
             for k, v in block.get("stats", {}).items():
                 c[k] += _value(v)
     return merged
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_manifest(plan, out: Path, *, seed: int, warnings: list[str], seconds: float) -> dict[str, Any]:
@@ -75,7 +68,7 @@ def write_manifest(plan, out: Path, *, seed: int, warnings: list[str], seconds: 
     shards = []
     for split in ("train", "heldout"):
         for f in sorted((out / split).glob("*/*.parquet")):
-            shards.append({"path": str(f.relative_to(out)), "bytes": f.stat().st_size, "sha256": _sha256(f)})
+            shards.append({"path": str(f.relative_to(out)), "bytes": f.stat().st_size, "sha256": sha256_file(f)})
     cs = corpus_stats(out)
     reader = stats.get("reader", Counter())
     by_source, by_file = source_accounting(stats, [s.name for s in plan.cfg.sources])

@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from jazari_nlp.runs import sha256_file
+
 DEFAULT_METRICS = {
     "multiple_choice": ["acc", "acc_norm"],
     "loglikelihood": ["perplexity", "acc"],
@@ -107,14 +109,6 @@ def _plain(answer: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------------------- hashing
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def model_fingerprint(lm: Any) -> dict[str, str]:

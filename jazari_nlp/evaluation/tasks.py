@@ -383,15 +383,13 @@ class Task:
 
     def data_sha256(self) -> dict[str, str]:
         """``{file: sha256}`` of the local data files (a folder: each file in it), for results.json."""
+        from jazari_nlp.runs import sha256_file
+
         out = {}
         for p in self.data_paths():
             for f in sorted(p.rglob("*")) if p.is_dir() else [p]:
                 if f.is_file():
-                    h = hashlib.sha256()
-                    with open(f, "rb") as fh:
-                        for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                            h.update(block)
-                    out[str(f)] = h.hexdigest()
+                    out[str(f)] = sha256_file(f)
         return out
 
     def _source(self) -> tuple[str, str]:

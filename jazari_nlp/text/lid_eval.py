@@ -46,21 +46,13 @@ def confusion(pairs: list[tuple[str, str]]) -> tuple[list[str], list[list[int]]]
     return labels, matrix
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance between two strings."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
 def cer(pairs: list[tuple[str, str]]) -> float:
-    """Character error rate: total edit distance over total reference length, from ``(reference, hypothesis)``."""
+    """Character error rate: total edit distance over total reference length, from ``(reference, hypothesis)``.
+    (Raw strings; the harness's ``cer`` metric also NFC-normalizes and collapses spaces.)"""
+    from jazari_nlp.evaluation.metrics.text import edit_distance
+
     total = sum(len(ref) for ref, _ in pairs)
     return sum(edit_distance(ref, hyp) for ref, hyp in pairs) / total if total else 0.0
 
 
-__all__ = ["prf", "macro_f1", "confusion", "edit_distance", "cer"]
+__all__ = ["prf", "macro_f1", "confusion", "cer"]
