@@ -117,33 +117,28 @@ def model_fingerprint(lm: Any) -> dict[str, str]:
     folder = Path(path) if path else None  # not Path(""): that is the working directory
     out: dict[str, str] = {}
     if folder is not None and folder.is_dir():
-        weights = sorted(folder.glob("*.safetensors"))
-        h = hashlib.sha256()
-        for f in [*weights, folder / "config.json"]:
-            if f.is_file():
-                h.update(f.name.encode())
-                h.update(sha256_file(f).encode())
-        out["model_sha256"] = h.hexdigest()
-        h = hashlib.sha256()
-        for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model"):
-            f = folder / name
-            if f.is_file():
-                h.update(name.encode())
-                h.update(sha256_file(f).encode())
-        out["tokenizer_sha256"] = h.hexdigest()
+        out["model_sha256"] = _files_digest([*sorted(folder.glob("*.safetensors")), folder / "config.json"])
+        out["tokenizer_sha256"] = _files_digest([folder / n for n in (
+            "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model")])
     else:  # an in-memory model: a digest of its weights (two models of one shape must not share answers)
         out["model_sha256"] = _weights_digest(getattr(lm, "model", None))
         out["tokenizer_sha256"] = _tokenizer_digest(getattr(lm, "tokenizer", None))
     extra = getattr(lm, "adapter", None)
     if extra:
         out["adapter"] = str(extra)
-        h = hashlib.sha256()
-        for f in sorted(Path(extra).glob("*.safetensors")) + [Path(extra) / "adapter_config.json"]:
-            if f.is_file():
-                h.update(f.name.encode())
-                h.update(sha256_file(f).encode())
-        out["adapter_sha256"] = h.hexdigest()
+        out["adapter_sha256"] = _files_digest([*sorted(Path(extra).glob("*.safetensors")),
+                                               Path(extra) / "adapter_config.json"])
     return out
+
+
+def _files_digest(files: list[Path]) -> str:
+    """One sha256 over the names and sha256s of the files that exist (every weight file is read once a run)."""
+    h = hashlib.sha256()
+    for f in files:
+        if f.is_file():
+            h.update(f.name.encode())
+            h.update(sha256_file(f).encode())
+    return h.hexdigest()
 
 
 def _weights_digest(model: Any) -> str:
