@@ -25,6 +25,7 @@ class NgramIndex:
     lengths: set[int] = field(default_factory=set)  # n, plus the lengths of whole short items
     hashes: set[int] = field(default_factory=set)
     items: int = 0
+    owners: dict[int, list[int]] = field(default_factory=dict)  # hash -> item positions (build_index(owners=True))
 
 
 def _words(text: str) -> list[str]:
@@ -70,20 +71,35 @@ def benchmark_index(patterns: list[str], text_field: str, n: int, min_item_words
     return idx
 
 
-def build_index(texts: list[str], n: int = 8, min_item_words: int = 4) -> NgramIndex:
-    """Hash every word n-gram of every benchmark item (short items: the whole item)."""
+def item_hashes(words: list[str], n: int) -> list[int]:
+    """What an item is indexed under: the hashes of its word n-grams, or of the whole item when shorter than n."""
+    if len(words) < n:
+        return [_h(words)] if words else []
+    return [_h(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
+def text_hashes(words: list[str], lengths: set[int]):
+    """The hashes of a document's word k-grams, for every length k an index holds."""
+    for k in lengths:
+        for i in range(len(words) - k + 1):
+            yield _h(words[i : i + k])
+
+
+def build_index(texts: list[str], n: int = 8, min_item_words: int = 4, owners: bool = False) -> NgramIndex:
+    """Hash every word n-gram of every benchmark item (short items: the whole item). ``owners``: also map each
+    hash to the positions of the items that have it (the contamination report needs which items matched)."""
     idx = NgramIndex(n=n, lengths={n})
-    for text in texts:
+    for pos, text in enumerate(texts):
         words = _words(text)
         if len(words) < min_item_words:
             continue
         idx.items += 1
         if len(words) < n:
             idx.lengths.add(len(words))
-            idx.hashes.add(_h(words))
-            continue
-        for i in range(len(words) - n + 1):
-            idx.hashes.add(_h(words[i : i + n]))
+        for h in item_hashes(words, n):
+            idx.hashes.add(h)
+            if owners:
+                idx.owners.setdefault(h, []).append(pos)
     return idx
 
 
@@ -93,8 +109,4 @@ def contaminated(text: str, idx: NgramIndex, words: list[str] | None = None) -> 
     if not idx.hashes:
         return False
     words = _words(text) if words is None else words
-    for k in idx.lengths:
-        for i in range(len(words) - k + 1):
-            if _h(words[i : i + k]) in idx.hashes:
-                return True
-    return False
+    return any(h in idx.hashes for h in text_hashes(words, idx.lengths))

@@ -48,28 +48,16 @@ def item_texts(task: Any, request: Any) -> list[str]:
 
 
 def overlapping_items(items: list[str], corpus_texts, n: int = 13) -> list[bool]:
-    """For each item, whether any corpus text contains one of its word n-grams (whole item when shorter)."""
-    from jazari_nlp.corpus.decontam import _h, _words
+    """For each item, whether any corpus text contains one of its word n-grams (whole item when shorter): the
+    corpus builder's decontamination index, built over the items with their positions, then every text scanned."""
+    from jazari_nlp.corpus.decontam import _words, build_index, text_hashes
 
-    by_hash: dict[int, list[int]] = {}
-    lengths = {n}
-    for i, text in enumerate(items):
-        words = _words(text)
-        if not words:
-            continue
-        if len(words) < n:
-            lengths.add(len(words))
-            by_hash.setdefault(_h(words), []).append(i)
-            continue
-        for j in range(len(words) - n + 1):
-            by_hash.setdefault(_h(words[j:j + n]), []).append(i)
+    idx = build_index(items, n, min_item_words=1, owners=True)
     hit = [False] * len(items)
     for text in corpus_texts:
-        words = _words(text)
-        for k in lengths:
-            for j in range(len(words) - k + 1):
-                for i in by_hash.get(_h(words[j:j + k]), ()):
-                    hit[i] = True
+        for h in text_hashes(_words(text), idx.lengths):
+            for i in idx.owners.get(h, ()):
+                hit[i] = True
     return hit
 
 
