@@ -4,23 +4,10 @@ stage's parquet shards. Every format goes through :mod:`jazari_nlp.readers`, the
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-log = logging.getLogger("jazari_nlp.textio")
-
-
-def iter_texts(files: list[Path], text_field: str = "text", limit: int | None = None, what: str = "input") -> Iterator[str]:
-    """Non-empty texts of txt/JSONL/CSV/TSV/parquet files (and folders), read by :mod:`jazari_nlp.readers`:
-    unusable records are logged per file with their reasons, and a ``ReadError`` says so when not one record
-    is usable (a wrong ``text_field``), instead of an empty stream.
-
-    Example: ``list(iter_texts([Path("a.tsv")], text_field="sentence", limit=10))``
-    """
-    from jazari_nlp.readers import iter_texts as _iter_texts
-
-    yield from _iter_texts(files, text_field, limit, what=what)
+from jazari_nlp.readers import iter_texts  # noqa: F401 - the stages' text reader lives in readers.py
 
 
 def iter_rows(files: list[Path], columns: list[str]) -> Iterator[dict]:
