@@ -42,8 +42,11 @@ def check_consistency(cfg: ExperimentConfig, source: str | Path) -> None:
     """Cross-section checks that one section alone cannot make; raised before any work starts."""
     problems = []
     has_corpus = cfg.corpus is not None
-    if cfg.tokenizer is not None and not has_corpus and not cfg.tokenizer.files:
-        problems.append("tokenizer: needs text: add a `corpus` section or set `tokenizer.files`")
+    if cfg.tokenizer is not None:
+        if not has_corpus and not cfg.tokenizer.files and not cfg.tokenizer.sources:
+            problems.append("tokenizer: needs text: add a `corpus` section or set `tokenizer.files` or "
+                            "`tokenizer.sources`")
+        problems.extend(_extend_problems(cfg))
     if cfg.train is not None:
         if cfg.model is None:
             problems.append("train: needs a `model` section (a new model spec or a local checkpoint path)")
@@ -64,6 +67,22 @@ def check_consistency(cfg: ExperimentConfig, source: str | Path) -> None:
         problems.extend(_model_problems(cfg))
     if problems:
         raise ConfigError(source, problems)
+
+
+def _extend_problems(cfg: ExperimentConfig) -> list[str]:
+    """``tokenizer.extend`` makes the model the train stage starts from: ``model.path`` must name the same base."""
+    from jazari_nlp.tokenization.stage import check_stage
+
+    problems = check_stage(cfg.tokenizer)
+    ext = cfg.tokenizer.extend
+    if ext is not None and cfg.model is not None and cfg.train is not None:
+        if cfg.model.architecture is not None:
+            problems.append(f"model.architecture: tokenizer.extend extends the model {ext.model}, so training "
+                            f"starts from it: replace `architecture` with `path: {ext.model}`")
+        elif cfg.model.path is not None and Path(cfg.model.path).resolve() != Path(ext.model).resolve():
+            problems.append(f"model.path: {cfg.model.path} is not tokenizer.extend.model ({ext.model}); training "
+                            "starts from the extended model: set both to the same base model")
+    return problems
 
 
 def _model_problems(cfg: ExperimentConfig) -> list[str]:
@@ -155,16 +174,11 @@ def stage_corpus(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) 
 
 
 def stage_tokenizer(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -> dict[str, Any]:
-    from jazari_nlp.textio import iter_texts
-    from jazari_nlp.tokenization.train import fertility, train_tokenizer
+    from jazari_nlp.tokenization.stage import run_tokenizer_stage
 
-    tcfg = cfg.tokenizer
-    files, field_name = _inputs(tcfg, "tokenizer", run, "train")
-    tok, n_docs = train_tokenizer(tcfg, iter_texts(files, field_name, tcfg.max_documents), out, progress=progress,
-                                  source=", ".join(map(str, files)))
-    sample = list(iter_texts(files, field_name, limit=2000))
-    return {"vocab_size": len(tok), "documents": n_docs,
-            "fertility": round(fertility(tok, sample), 3)}
+    corpus_dir = run.stage_dir("corpus") if cfg.corpus is not None else None
+    return run_tokenizer_stage(cfg.tokenizer, out, corpus_dir=corpus_dir, seed=cfg.seed,
+                               allow_network=cfg.allow_network, progress=progress)
 
 
 def stage_train(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -> dict[str, Any]:
@@ -174,9 +188,13 @@ def stage_train(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -
     tcfg = cfg.train
     files, field_name = _inputs(tcfg, "train", run, "train")
     tokenizer_dir = run.stage_dir("tokenizer") if cfg.tokenizer is not None else cfg.model.path
+    model_cfg = cfg.model
+    if cfg.tokenizer is not None and cfg.tokenizer.extend is not None:
+        # the tokenizer stage wrote the extended model (new embedding rows) beside its tokenizer
+        model_cfg = cfg.model.model_copy(update={"path": tokenizer_dir})
     texts = iter_texts(files, field_name, tcfg.max_train_documents)
     return train_causal_lm(
-        cfg.model, tcfg, tokenizer_dir, texts, out, seed=cfg.seed, allow_network=cfg.allow_network, progress=progress
+        model_cfg, tcfg, tokenizer_dir, texts, out, seed=cfg.seed, allow_network=cfg.allow_network, progress=progress
     )
 
 

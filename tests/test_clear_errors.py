@@ -346,8 +346,8 @@ def test_tokenizer_on_empty_text(tmp_path):
     res = runner.invoke(app, ["run", str(tokenizer_config(tmp_path, empty)), "-q"])
     assert res.exit_code == 2, res.output
     assert res.output.replace("\n", " ").strip() == (
-        f"error: tokenizer: no text to train on in {empty}: point tokenizer.files / tokenizer.text_field at text, "
-        "or check that the corpus stage kept documents")
+        f"error: tokenizer: no text in the inputs (tokenizer.files ({empty})): every document is empty; check the "
+        "files and text_field")
 
 
 def test_eval_on_empty_text(tmp_path):

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from jazari_nlp.cli.common import CONFIG_ARG_HELP, SET_HELP, console, guarded, print_results, summary_table
+from jazari_nlp.cli.tokenizer_cmd import app as tokenizer_app
 
 ALLOW_EXISTING_HELP = ("Use a run directory that holds files jazari did not make (they are never deleted nor "
                        "overwritten; without it such a folder is refused).")
@@ -15,11 +16,6 @@ FORCE_HELP = ("Redo STAGE and the later ones, from scratch, even if complete: co
               "Repeatable.")
 STAGE_FORCE_HELP = "Redo this stage and the later ones, from scratch, even if complete."
 QUIET_HELP = "Quiet: no progress bars nor logs on the console (errors are still shown; log.txt keeps the log)."
-
-tokenizer_app = typer.Typer(
-    help="Tokenizer training.\n\nExample: jazari tokenizer train configs/quickstart.yaml", no_args_is_help=True
-)
-
 
 def _run(config: Path, set_: list[str], stages: list[str] | None, force: list[str], quiet: bool,
          allow_existing: bool = False) -> None:

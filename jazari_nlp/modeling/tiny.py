@@ -46,7 +46,8 @@ def build_tiny_llama(
 
     texts = sample_lines() if texts is None else texts
     out_dir = Path(out_dir)
-    tok, _ = train_tokenizer(TokenizerConfig(vocab_size=vocab_size, min_frequency=2), texts, out_dir, progress=False)
+    tcfg = TokenizerConfig(vocab_size=vocab_size, min_frequency=2, chat_template=None)  # tests set their own
+    tok, _ = train_tokenizer(tcfg, texts, out_dir, progress=False)
     if chat_template is not None:
         tok.chat_template = chat_template
         tok.save_pretrained(str(out_dir))
