@@ -141,7 +141,7 @@ from jazari_nlp.tokenization.stage import run_tokenizer_stage
 corpus, out, kind, vocab = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 cfg = TokenizerConfig(kind=kind, vocab_size=vocab, sources=[TokenizerSource(path=[corpus], language="und")])
 t0 = time.perf_counter()
-summary = run_tokenizer_stage(cfg, out, seed=0, progress=False)
+summary = run_tokenizer_stage(cfg, out, seed=0, progress=False, keep_sample=True)
 print(json.dumps({"seconds": time.perf_counter() - t0, "summary": summary,
                   "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
@@ -173,8 +173,17 @@ def rss_part(args, files: dict[str, Path], work: Path) -> dict:
         raise SystemExit(proc.stderr[-3000:])
     child = json.loads(proc.stdout.strip().splitlines()[-1])
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    # the training-time ratio on a full-size sample: plain sentencepiece on the very sample the stage drew
+    from jazari_nlp.tokenization.config import TokenizerConfig
+
+    tcfg = TokenizerConfig(kind=args.kind, vocab_size=args.vocab)
+    plain = plain_sentencepiece(out_dir / "sample.txt", tcfg, work / "plain_sp_big", args.threads) \
+        if args.kind.startswith("sentencepiece") else None
+    (out_dir / "sample.txt").unlink(missing_ok=True)
+    s = child["summary"]
     return {"corpus_bytes": corpus.stat().st_size, "peak_rss_bytes": peak, "seconds": child["seconds"],
-            "sample_mb": child["summary"].get("sample_mb")}
+            "sample_mb": s.get("sample_mb"), "sample_s": s.get("sample_s"), "train_s": s.get("train_s"),
+            "plain_sentencepiece_s": plain, "ratio_train_vs_sentencepiece": s["train_s"] / plain if plain else None}
 
 
 def main() -> None:
@@ -201,6 +210,10 @@ def main() -> None:
         print(f"\n## Memory: whole tokenizer stage on a {rss['corpus_bytes'] / 1e9:.2f} GB corpus: peak RSS "
               f"{rss['peak_rss_bytes'] / 1e9:.3f} GB (bar 1 GB: ratio {rss['peak_rss_bytes'] / 1e9:.3f}), "
               f"{rss['seconds']:.0f} s, sample {rss['sample_mb']} MB")
+        if rss["plain_sentencepiece_s"]:
+            print(f"training on that {rss['sample_mb']} MB sample: jazari {rss['train_s']:.1f} s, plain sentencepiece "
+                  f"{rss['plain_sentencepiece_s']:.1f} s: ratio {rss['ratio_train_vs_sentencepiece']:.3f} (bar 1.2); "
+                  f"drawing the sample from the 1 GB corpus: {rss['sample_s']:.1f} s")
     if args.json:
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
 

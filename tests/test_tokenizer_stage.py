@@ -266,3 +266,10 @@ train: {{max_steps: 1, files: ["{data['files']['ary_Arab']}"], block_size: 16}}
 """, encoding="utf-8")
     with pytest.raises(ConfigError, match="model.architecture: tokenizer.extend extends the model"):
         run_experiment(cfg, progress=False)
+
+
+def test_chat_template_is_in_tokenizer_config_json_too(tmp_path: Path, data: dict):
+    result = run_experiment(tokenizer_yaml(tmp_path, data, "sentencepiece_bpe"), progress=False)
+    config = json.loads((result.run_dir / "tokenizer" / "tokenizer_config.json").read_text(encoding="utf-8"))
+    assert config["chat_template"].startswith("{%- for message in messages %}")
+    assert config["tokenizer_class"] == "PreTrainedTokenizerFast"  # loadable by transformers 4 and 5

@@ -109,3 +109,21 @@ def set_chat_template(tokenizer: Any, value: str | None) -> Any:
         tokenizer.add_special_tokens({"additional_special_tokens": missing}, replace_extra_special_tokens=False)
     tokenizer.chat_template = template
     return tokenizer
+
+
+def write_portable_config(folder: Path) -> None:
+    """Make a saved tokenizer folder readable beyond transformers 5: the chat template also goes into
+    ``tokenizer_config.json`` (where transformers 4, vLLM and converters look; transformers 5 writes only
+    ``chat_template.jinja``, and reads either), and the class is named ``PreTrainedTokenizerFast``, which every
+    transformers version loads from ``tokenizer.json`` (``TokenizersBackend`` exists only in 5)."""
+    import json
+
+    folder = Path(folder)
+    config_file = folder / "tokenizer_config.json"
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    jinja = folder / "chat_template.jinja"
+    if jinja.is_file():
+        config["chat_template"] = jinja.read_text(encoding="utf-8")
+    if config.get("tokenizer_class") == "TokenizersBackend":
+        config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    config_file.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +26,33 @@ MAX_REPORT_TEXTS = 2000  # per language: enough for a fertility to 2 decimals, f
 
 
 def run_tokenizer_stage(tcfg: TokenizerConfig, out: Path, *, corpus_dir: Path | None = None, seed: int = 0,
-                        allow_network: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Run the stage into ``out``; returns the flat summary shown in the run table (per-language fertility)."""
+                        allow_network: bool = False, progress: bool = True, keep_sample: bool = False,
+                        ) -> dict[str, Any]:
+    """Run the stage into ``out``; returns the flat summary shown in the run table (per-language fertility,
+    the sample's size, the seconds spent sampling and training). ``keep_sample`` keeps ``sample.txt``."""
     from jazari_nlp.tokenization.sampling import draw_sample, inputs_from_config
 
     train_dir = corpus_dir / "train" if corpus_dir is not None else None
     inputs = inputs_from_config(tcfg, train_dir, allow_network=allow_network)
     sample_seed = tcfg.sample.seed if tcfg.sample.seed is not None else seed
+    t0 = time.perf_counter()
     sample = draw_sample(inputs, tcfg.sample, out / SAMPLE_FILE, seed=sample_seed, progress=progress)
+    sample_s = time.perf_counter() - t0
     report_texts = _report_texts(tcfg, corpus_dir, sample.path)
     try:
+        t0 = time.perf_counter()
         if tcfg.extend is not None:
             summary = _extend(tcfg, out, sample.path, corpus_dir, report_texts, progress)
         else:
             summary = _train(tcfg, out, sample, report_texts, progress)
     finally:
         # The sample is re-drawn identically from the seed; its accounting (sample.json) stays.
-        (out / SAMPLE_FILE).unlink(missing_ok=True)
+        if not keep_sample:
+            (out / SAMPLE_FILE).unlink(missing_ok=True)
     summary["sample_lines"] = sample.lines
     summary["sample_mb"] = round(sample.bytes / 1e6, 2)
+    summary["sample_s"] = round(sample_s, 2)
+    summary["train_s"] = round(summary.pop("_train_s", time.perf_counter() - t0), 2)
     return summary
 
 
@@ -51,9 +60,11 @@ def _train(tcfg: TokenizerConfig, out: Path, sample: Any, report_texts: dict[str
            progress: bool) -> dict[str, Any]:
     from jazari_nlp.tokenization.train import train_tokenizer
 
+    t0 = time.perf_counter()
     tok, n_lines = train_tokenizer(tcfg, [], out, progress=progress, source=str(sample.path),
                                    text_file=sample.path)
-    summary: dict[str, Any] = {"kind": tcfg.kind, "vocab_size": len(tok), "lines": n_lines}
+    summary: dict[str, Any] = {"kind": tcfg.kind, "vocab_size": len(tok), "lines": n_lines,
+                               "_train_s": time.perf_counter() - t0}
     summary.update(_report(out, report_texts, progress))
     return summary
 

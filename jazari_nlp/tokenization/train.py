@@ -185,13 +185,15 @@ def _write_lines(cfg: TokenizerConfig, texts: Iterable[str], path: Path) -> tupl
 
 def _normalized_copy(cfg: TokenizerConfig, text_file: Path, path: Path) -> tuple[Path, int]:
     """One streaming pass over ``text_file``: count its non-empty lines, refuse a line longer than
-    ``max_sentence_length`` bytes (sentencepiece would skip it), and write it normalized as the tokenizer's
-    normalizer would (in chunks of many lines: no per-line Python work)."""
+    ``max_sentence_length`` bytes (sentencepiece would skip it), and check it is normalized as the tokenizer's
+    normalizer would make it (in chunks of many lines: no per-line Python work). Returns ``text_file`` itself
+    when it is (the usual case: no copy), else a normalized copy written to ``path`` by a second pass."""
     from jazari_nlp.tokenization.normalizers import normalize_chunk
 
     limit = cfg.max_sentence_length
     n = line_no = 0
-    with _open_text(text_file) as src, path.open("wb") as dst:
+    changed = False
+    with _open_text(text_file) as src:
         for chunk in _line_chunks(src):
             lines = chunk.split(b"\n")
             longest = max(lines, key=len)
@@ -202,8 +204,14 @@ def _normalized_copy(cfg: TokenizerConfig, text_file: Path, path: Path) -> tuple
                                  "tokenizer.max_sentence_length, or cut the lines (the tokenizer sample does)")
             line_no += len(lines) - 1
             n += len(lines) - 1 - sum(1 for line in lines[:-1] if not line.strip())
-            text = chunk.decode("utf-8", errors="replace")
-            dst.write(normalize_chunk(text, cfg.normalizer).encode("utf-8"))
+            if not changed:
+                text = chunk.decode("utf-8", errors="replace")
+                changed = normalize_chunk(text, cfg.normalizer) != text
+    if not changed:
+        return text_file, n
+    with _open_text(text_file) as src, path.open("wb") as dst:
+        for chunk in _line_chunks(src):
+            dst.write(normalize_chunk(chunk.decode("utf-8", errors="replace"), cfg.normalizer).encode("utf-8"))
     return path, n
 
 
@@ -283,7 +291,7 @@ def _save(tokenizer: Any, cfg: TokenizerConfig, out_dir: Path) -> Any:
     from tokenizers import AddedToken, Tokenizer, decoders, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    from jazari_nlp.tokenization.chat import set_chat_template
+    from jazari_nlp.tokenization.chat import set_chat_template, write_portable_config
 
     specials = special_tokens(cfg)
     user = [s for s in cfg.user_defined_symbols if s not in specials]
@@ -317,6 +325,7 @@ def _save(tokenizer: Any, cfg: TokenizerConfig, out_dir: Path) -> Any:
     set_chat_template(fast, cfg.chat_template)
     out_dir.mkdir(parents=True, exist_ok=True)
     fast.save_pretrained(str(out_dir))
+    write_portable_config(out_dir)
     return fast
 
 
