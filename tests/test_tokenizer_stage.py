@@ -273,3 +273,36 @@ def test_chat_template_is_in_tokenizer_config_json_too(tmp_path: Path, data: dic
     config = json.loads((result.run_dir / "tokenizer" / "tokenizer_config.json").read_text(encoding="utf-8"))
     assert config["chat_template"].startswith("{%- for message in messages %}")
     assert config["tokenizer_class"] == "PreTrainedTokenizerFast"  # loadable by transformers 4 and 5
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the shipped recipes
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def test_shipped_tokenizer_recipe_runs(tmp_path: Path):
+    from transformers import AutoTokenizer
+
+    result = run_experiment(CONFIGS / "tokenizer_samples.yaml", [f"run_dir={tmp_path / 'run'}"], progress=False)
+    tok = AutoTokenizer.from_pretrained(str(result.run_dir / "tokenizer"), local_files_only=True)
+    assert 1000 < len(tok) <= 3000
+    sample = json.loads((result.run_dir / "tokenizer" / "sample.json").read_text(encoding="utf-8"))
+    assert len(sample["languages"]) == 6
+    text = "ⴰⵣⵓⵍ ⴰⴽⵯⵎⵎⴰⵙ · 3lach ma jitich? · ڭاع ڤيديو پاكيط"
+    assert tok.decode(tok(text, add_special_tokens=False)["input_ids"]) == text
+
+
+@pytest.mark.slow
+def test_shipped_extend_recipe_runs_on_a_local_model(tmp_path: Path, base_model: Path):
+    from transformers import AutoTokenizer
+
+    result = run_experiment(CONFIGS / "extend_quickstart.yaml", [
+        f"run_dir={tmp_path / 'run'}", f"tokenizer.extend.model={base_model}", f"model.path={base_model}",
+        "train.max_steps=3", "tokenizer.extend.num_tokens=50"], progress=False)
+    assert [r.stage for r in result.stages] == ["tokenizer", "train"]
+    old = AutoTokenizer.from_pretrained(str(base_model), local_files_only=True)
+    new = AutoTokenizer.from_pretrained(str(result.run_dir / "model"), local_files_only=True)
+    assert old.get_vocab().items() <= new.get_vocab().items() and len(new) > len(old)
+    report = json.loads((result.run_dir / "tokenizer" / "extend_report.json").read_text(encoding="utf-8"))
+    assert report["protected_changed_share"] == 0.0
