@@ -120,6 +120,7 @@ def extend(
 
     report = guarded(work, output=out)
     console.print(extend_table(report))
+    console.print(extend_loss_line(report), highlight=False, soft_wrap=True)
     console.print(f"extended model: {out}  (report: {out / 'extend_report.json'})", highlight=False)
 
 
@@ -143,6 +144,19 @@ def extend_table(report: dict):
         table.add_row(lang, f"{before:.3f}" if before is not None else "-",
                       f"{after:.3f}" if after is not None else "-", change)
     return table
+
+
+def extend_loss_line(report: dict) -> str:
+    """The step-0 loss of base and extended model on the held-out text, and the protected text's changed share."""
+    held = report.get("heldout") or {}
+    base, ext = held.get("base") or {}, held.get("extended") or {}
+    line = (f"step-0 loss on {held.get('texts')} held-out texts: {base['bits_per_byte']:.3f} → "
+            f"{ext['bits_per_byte']:.3f} bits per byte (base → extended)"
+            if base.get("bits_per_byte") and ext.get("bits_per_byte")
+            else "no held-out text (--heldout): step-0 loss not measured")
+    if report.get("protected_changed_share") is not None:
+        line += f"; protected text changed: {report['protected_changed_share']:.2%}"
+    return line
 
 
 @app.command()

@@ -3,6 +3,7 @@ the chat template, the report, and (instead of training) the extension of an exi
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -37,6 +38,18 @@ class SampleConfig(StrictModel):
     seed: int | None = Field(None, description="Seed of the sampling (None: the experiment's seed).")
 
 
+def corpus_train_split(path: str) -> str:
+    """A corpus stage folder (``runs/x/corpus``) or a run directory (``runs/x``) as its train split: the folder
+    also holds the held-out split (text the tokenizer report must not have trained on) and work files.
+
+    Example: ``corpus_train_split("runs/x")`` → ``"runs/x/corpus/train"`` (any other path is kept as it is).
+    """
+    for stage in (Path(path), Path(path) / "corpus"):
+        if (stage / "manifest.json").is_file() and (stage / "train").is_dir():
+            return str(stage / "train")
+    return path
+
+
 class TokenizerSource(TextFilesSection):
     """One input of the training sample: files/folders/globs (``path``) or a local HF dataset (``dataset``).
 
@@ -66,6 +79,11 @@ class TokenizerSource(TextFilesSection):
     @classmethod
     def _one_or_many(cls, v):
         return [v] if isinstance(v, str) else v
+
+    @field_validator("path")
+    @classmethod
+    def _corpus_train_split(cls, v: list[str]) -> list[str]:
+        return [corpus_train_split(p) for p in v]
 
     @model_validator(mode="after")
     def _one_kind(self) -> TokenizerSource:
@@ -153,6 +171,11 @@ class TokenizerConfig(TextFilesSection):
         "report; None: the corpus heldout split.")
     extend: ExtendConfig | None = Field(None, description="Extend this model's vocabulary instead of training.")
 
+    @field_validator("files")
+    @classmethod
+    def _files_train_split(cls, v: list[str]) -> list[str]:
+        return [corpus_train_split(p) for p in v]
+
     @field_validator("bos_token", "eos_token", "pad_token", "unk_token")
     @classmethod
     def _not_empty(cls, v: str, info) -> str:
@@ -187,7 +210,9 @@ class TokenizerConfig(TextFilesSection):
             raise ValueError("set `files` or `sources`, not both: put every input under `sources`")
         n_special = len(set([self.pad_token, self.bos_token, self.eos_token, self.unk_token,
                              *self.extra_special_tokens, *self.user_defined_symbols]))
-        floor = {"byte_bpe": 256}.get(self.kind, 0) + n_special
+        from jazari_nlp.tokenization.train import WORDPIECE_ALPHABET
+
+        floor = {"byte_bpe": 256, "wordpiece": len(WORDPIECE_ALPHABET)}.get(self.kind, 0) + n_special
         if self.vocab_size < floor:
             raise ValueError(f"vocab_size: {self.vocab_size} is smaller than the {floor} tokens {self.kind} needs "
                              "before it learns anything (its alphabet and the special tokens): raise it")

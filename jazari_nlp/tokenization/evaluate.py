@@ -382,6 +382,9 @@ def _unique_names(toks: list[AnyTokenizer]) -> None:
             tok.name = f"{tok.name}#{seen[tok.name]}"
 
 
+UNK_NOTE = 0.01  # above this share of unknown tokens, a language's fertility gets a note
+
+
 def evaluate_tokenizers(specs: Iterable[str | Path | AnyTokenizer], texts_by_lang: dict[str, dict[str, str]], *,
                         references: Iterable[str] = ("eng_Latn", "fra_Latn"), progress: bool = True,
                         inputs: dict[str, list[str]] | None = None) -> dict[str, Any]:
@@ -442,6 +445,12 @@ def evaluate_tokenizers(specs: Iterable[str | Path | AnyTokenizer], texts_by_lan
                     value = sum(counts_by_lang[lang][k] for k in both) / ref_tokens if both and ref_tokens else None
                     per_lang[lang][f"parity_{r}"] = value
             results[tok.name] = per_lang
+            # one unk stands for a whole word or character the tokenizer cannot encode: its fertility looks
+            # better than a tokenizer's that spells that word out
+            unk = [f"{lang} {m['unk_rate']:.1%}" for lang, m in per_lang.items() if (m.get("unk_rate") or 0) > UNK_NOTE]
+            if unk:
+                notes.append(f"{tok.name}: unknown tokens ({', '.join(unk)} of the tokens): each hides text it cannot "
+                             "encode, so its fertility there is too low to compare with the others")
     files = inputs if inputs is not None else dict(getattr(texts_by_lang, "files", {}))
     return {
         "tokenizers": [tok.describe() for tok in toks],

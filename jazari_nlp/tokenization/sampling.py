@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import unicodedata
 from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -209,8 +210,11 @@ def _lines(inp: SampleInput, max_line_bytes: int, stats: dict, bar) -> Iterator[
         raw = item.fields.get(inp.language_field) if inp.language_field else None
         raw = raw if isinstance(raw, str) and raw.strip() else (inp.language or "und")
         lang = codes.get(raw) or codes.setdefault(raw, canonical_language(raw))
+        text = item.text
+        if not unicodedata.is_normalized("NFC", text):  # every tokenizer normalizer starts with NFC: the sample is
+            text = unicodedata.normalize("NFC", text)    # NFC already, so the trainer need not copy it
         # splitlines: every line break any reader knows (\r, \x85, U+2028...), so the file reads back line by line
-        for line in item.text.splitlines():
+        for line in text.splitlines():
             if not line.strip():
                 stats["blank_lines"] += 1
                 continue

@@ -71,7 +71,7 @@ def train_sentencepiece(cfg: TokenizerConfig, text_file: Path, prefix: Path, *, 
             # false: digits are learned like letters (3lach, m7al are pieces); true: each digit its own piece
             split_digits=bool(cfg.split_digits), split_by_number=bool(cfg.split_digits),
             max_sentence_length=cfg.max_sentence_length, user_defined_symbols=list(cfg.user_defined_symbols),
-            num_threads=threads or os.cpu_count() or 1, train_extremely_large_corpus=False,
+            num_threads=threads or os.cpu_count() or 1,
             input_sentence_size=0, hard_vocab_limit=False, minloglevel=0 if progress else 2, **opts,
         )
     except RuntimeError as e:

@@ -87,6 +87,10 @@ def _extend(tcfg: TokenizerConfig, out: Path, sample_path: Path, corpus_dir: Pat
             summary[f"fertility.{lang}"] = f"{row['before']:.3g}→{row['after']:.3g}"
     if report.get("protected_changed_share") is not None:
         summary["protected_changed"] = report["protected_changed_share"]
+    held = report.get("heldout") or {}
+    if (held.get("base") or {}).get("bits_per_byte") and (held.get("extended") or {}).get("bits_per_byte"):
+        # the step-0 loss on held-out text, per byte: comparable although the two tokenizers differ
+        summary["heldout_bits_per_byte"] = f"{held['base']['bits_per_byte']:.3g}→{held['extended']['bits_per_byte']:.3g}"
     return summary
 
 

@@ -12,7 +12,8 @@ Kinds:
   ``unk_token`` (punctuation, symbols and emoji are pieces of their own, so usually only that character is
   lost; a letter unseen in training takes its whole word with it), and so does a word longer than
   ``tokenizer.max_sentence_length`` characters. Round trips are exact for text made of characters seen in
-  training (tab and newline are always in the alphabet).
+  training or in ``WORDPIECE_ALPHABET`` (always in the vocabulary: Tifinagh, the Arabic and Darija letters,
+  printable ASCII, tab, newline, CR, the joiners and bidi marks).
 
 Every kind: the normalizer is ``tokenizer.normalizer`` (``nfc`` or ``train``, never NFKC: it rewrites ⵯ
 U+2D6F), the training text gets the same normalization first; pad/bos/eos/unk, ``extra_special_tokens`` and
@@ -53,6 +54,13 @@ _EACH_DIGIT_OF_RUN = r"\A\p{N}(?=\p{N}*\z)|\G\p{N}"
 # wordpiece: each punctuation mark, symbol, emoji or non-space whitespace is a piece of its own, so that an
 # unseen one becomes unk alone instead of taking its word with it.
 _ISOLATED = r"[^\p{L}\p{M}\p{N}▁ ]"
+# wordpiece has no byte fallback: these characters are always in its alphabet, seen in training or not, so that
+# they never become unk: every Tifinagh letter and ⵯ, the Arabic letters and Darija's ڭ ݣ گ ڤ پ, printable ASCII
+# (Arabizi and its digits, chat template roles), the \r of CRLF text and the joiners and bidi marks nfc keeps.
+WORDPIECE_ALPHABET = ["\n", "\t", "\r", "▁", *map(chr, range(0x21, 0x7F)),
+                      *map(chr, [*range(0x2D30, 0x2D68), 0x2D6F, 0x2D70, 0x2D7F]),
+                      *map(chr, [*range(0x0621, 0x063B), *range(0x0641, 0x064B)]), *"ڭݣگڤپ",
+                      *map(chr, [*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A)])]
 _CHUNK = 1 << 20
 
 
@@ -279,7 +287,7 @@ def _hf_tokenizer(cfg: TokenizerConfig, progress: bool) -> tuple[Any, Any]:
         # No "##" prefix: a piece is the same string wherever it stands, so decoding is concatenation.
         trainer = trainers.WordPieceTrainer(vocab_size=cfg.vocab_size, min_frequency=cfg.min_frequency,
                                             special_tokens=reserved, continuing_subword_prefix="",
-                                            initial_alphabet=["\n", "\t", *"0123456789"], show_progress=progress)
+                                            initial_alphabet=WORDPIECE_ALPHABET, show_progress=progress)
     tok.normalizer = tokenizer_normalizer(cfg.normalizer) if cfg.kind == "byte_bpe" else metaspace_normalizer(
         cfg.normalizer)
     return tok, trainer
