@@ -51,7 +51,7 @@ def test_wordpiece_vocab_floor_counts_its_fixed_alphabet():
     from jazari_nlp.tokenization.train import WORDPIECE_ALPHABET
 
     extra = [f"<x{i}>" for i in range(100)]
-    floor = len(WORDPIECE_ALPHABET) + 4 + 100  # pad bos eos unk and the extras
+    floor = len(WORDPIECE_ALPHABET) + 4 + 2 + 100  # pad bos eos unk, the two ChatML tokens and the extras
     with pytest.raises(ValidationError, match=f"vocab_size: 300 is smaller than the {floor} tokens wordpiece needs"):
         TokenizerConfig(kind="wordpiece", vocab_size=300, extra_special_tokens=extra)
     TokenizerConfig(kind="wordpiece", vocab_size=floor, extra_special_tokens=extra)
@@ -123,3 +123,17 @@ def test_extend_summary_and_cli_table_show_the_step0_heldout_loss(tmp_path: Path
                                         "extended); protected text changed: 0.00%")
     assert extend_loss_line({**report, "heldout": None, "protected_changed_share": None}) == (
         "no held-out text (--heldout): step-0 loss not measured")
+
+
+def test_report_table_keeps_the_language_names_readable_with_many_tokenizers():
+    from rich.console import Console
+
+    from jazari_nlp.tokenization.evaluate import evaluate_tokenizers
+    from jazari_nlp.tokenization.report import report_table
+
+    texts = {"ary_Arab": {"1": "سلام عليكم"}, "zgh_Tfng": {"1": "ⴰⵣⵓⵍ ⴼⵍⵍⴰⵡⵏ"}, "eng_Latn": {"1": "hello there"}}
+    report = evaluate_tokenizers(["peer:byt5"] * 8, texts, progress=False)
+    console = Console(width=80, record=True)
+    console.print(report_table(report))
+    rows = console.export_text().splitlines()
+    assert [lang for lang in texts if any(line.startswith(f"│ {lang} ") for line in rows)] == list(texts)

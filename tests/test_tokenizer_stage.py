@@ -149,8 +149,9 @@ def test_a_language_without_text_is_an_error_naming_the_key(tmp_path: Path, data
 
 def test_vocab_smaller_than_alphabet_is_an_error_before_work(tmp_path: Path, data: dict):
     cfg = tokenizer_yaml(tmp_path, data, "byte_bpe")
-    symbols = "[" + ", ".join(f"sym{i}" for i in range(50)) + "]"  # 256 bytes + 4 specials + 50 symbols > 300
-    with pytest.raises(ConfigError, match=r"vocab_size: 300 is smaller than the 310 tokens byte_bpe needs"):
+    # 256 bytes + 4 specials + 2 ChatML tokens + 50 symbols = 312 > 300
+    symbols = "[" + ", ".join(f"sym{i}" for i in range(50)) + "]"
+    with pytest.raises(ConfigError, match=r"vocab_size: 300 is smaller than the 312 tokens byte_bpe needs"):
         run_experiment(cfg, ["tokenizer.vocab_size=300", f"tokenizer.user_defined_symbols={symbols}"], progress=False)
 
 

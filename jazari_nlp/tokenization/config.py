@@ -208,9 +208,12 @@ class TokenizerConfig(TextFilesSection):
                              "split_digits to true or false")
         if self.files and self.sources:
             raise ValueError("set `files` or `sources`, not both: put every input under `sources`")
-        n_special = len(set([self.pad_token, self.bos_token, self.eos_token, self.unk_token,
-                             *self.extra_special_tokens, *self.user_defined_symbols]))
+        from jazari_nlp.tokenization.chat import NAMED
         from jazari_nlp.tokenization.train import WORDPIECE_ALPHABET
+
+        chat_specials = NAMED[self.chat_template][1] if self.chat_template in NAMED else []
+        n_special = len(set([self.pad_token, self.bos_token, self.eos_token, self.unk_token,
+                             *self.extra_special_tokens, *self.user_defined_symbols, *chat_specials]))
 
         floor = {"byte_bpe": 256, "wordpiece": len(WORDPIECE_ALPHABET)}.get(self.kind, 0) + n_special
         if self.vocab_size < floor:

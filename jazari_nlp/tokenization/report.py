@@ -155,7 +155,7 @@ def report_table(report: dict[str, Any], metric: str = "fertility"):
     ref = parity_reference(report)
     title = metric + (f" (parity vs {ref})" if metric == "fertility" and ref else "")
     table = Table(title=f"tokenizer report: {title}", title_justify="left")
-    table.add_column("language")
+    table.add_column("language", no_wrap=True)  # the row names stay readable however many tokenizers
     for name in _names(report):
         table.add_column(name, justify="right")
     for lang in report["languages"]:
