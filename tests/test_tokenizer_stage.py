@@ -307,3 +307,15 @@ def test_shipped_extend_recipe_runs_on_a_local_model(tmp_path: Path, base_model:
     assert old.get_vocab().items() <= new.get_vocab().items() and len(new) > len(old)
     report = json.loads((result.run_dir / "tokenizer" / "extend_report.json").read_text(encoding="utf-8"))
     assert report["protected_changed_share"] == 0.0
+
+
+def test_evaluate_files_take_lang_equals_path(tmp_path: Path, data: dict):
+    plain = tmp_path / "darija_dev.txt"
+    plain.write_text("\n".join(" ".join(WORDS["ary_Arab"][i:i + 5]) for i in range(10)) + "\n", encoding="utf-8")
+    cfg = tokenizer_yaml(tmp_path, data, "byte_bpe")
+    result = run_experiment(cfg, [f"tokenizer.evaluate_files=['ary_Arab={plain.name}']", "name=langeq"],
+                            progress=False)
+    report = json.loads((result.run_dir / "tokenizer" / "report" / "tokenizer_report.json").read_text("utf-8"))
+    assert report["languages"] == ["ary_Arab"]
+    with pytest.raises(ConfigError, match="file not found"):
+        run_experiment(cfg, ["tokenizer.evaluate_files=['ary_Arab=missing.txt']"], progress=False)

@@ -4,14 +4,28 @@ the chat template, the report, and (instead of training) the extension of an exi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from jazari_nlp.schema import ExistingPath, InputGlob, StrictModel, TextFilesSection
 
 KINDS = ("byte_bpe", "sentencepiece_unigram", "sentencepiece_bpe", "wordpiece")
 SENTENCEPIECE_KINDS = ("sentencepiece_unigram", "sentencepiece_bpe")
+
+
+def _resolve_parallel(value: str, info: ValidationInfo) -> str:
+    """``LANG=path`` (as ``jazari tokenizer evaluate -i`` takes) or a path/glob, the path resolved relative to the
+    config file and checked like every input."""
+    from jazari_nlp.schema import _resolve_glob
+
+    lang, sep, path = value.partition("=")
+    if sep and lang and "/" not in lang and path:
+        return f"{lang}={_resolve_glob(path, info)}"
+    return _resolve_glob(value, info)
+
+
+ParallelSpec = Annotated[str, AfterValidator(_resolve_parallel)]
 
 
 class SampleConfig(StrictModel):
@@ -166,7 +180,7 @@ class TokenizerConfig(TextFilesSection):
     chat_template: str | None = Field(
         "chatml", description="Saved in tokenizer_config.json: chatml (default: <|im_start|>/<|im_end|> added as "
         "special tokens), a .jinja file, inline Jinja, or null for none.")
-    evaluate_files: list[InputGlob] = Field(
+    evaluate_files: list[ParallelSpec] = Field(
         default_factory=list, description="Parallel files (one per language, aligned by id) for the tokenizer "
         "report; None: the corpus heldout split.")
     extend: ExtendConfig | None = Field(None, description="Extend this model's vocabulary instead of training.")
