@@ -84,7 +84,8 @@ def fertility_part(args, files: dict[str, Path], work: Path) -> dict:
     runs, plain = [], []
     for _ in range(2):  # alternated, best of two each: the machine is shared
         t0 = time.perf_counter()
-        train_tokenizer(tcfg, [], ours, progress=False, text_file=sample.path, threads=args.threads)
+        train_tokenizer(tcfg, [], ours, progress=False, text_file=sample.path, threads=args.threads,
+                        sample_lines=sample.lines)
         runs.append(time.perf_counter() - t0)
         if args.kind.startswith("sentencepiece"):
             plain.append(plain_sentencepiece(sample.path, tcfg, work / "plain_sp", args.threads))
@@ -185,15 +186,16 @@ def rss_part(args, files: dict[str, Path], work: Path) -> dict:
 
     tcfg = TokenizerConfig(kind=args.kind, vocab_size=args.vocab)
     sample = out_dir / "sample.txt"
+    s = child["summary"]
     ours, plain = [], []
     if args.kind.startswith("sentencepiece"):
         for _ in range(2):
             t0 = time.perf_counter()
-            train_tokenizer(tcfg, [], work / "ours_big", progress=False, text_file=sample, threads=args.threads)
+            train_tokenizer(tcfg, [], work / "ours_big", progress=False, text_file=sample, threads=args.threads,
+                            sample_lines=s["sample_lines"])
             ours.append(time.perf_counter() - t0)
             plain.append(plain_sentencepiece(sample, tcfg, work / "plain_sp_big", args.threads))
     sample.unlink(missing_ok=True)
-    s = child["summary"]
     return {"corpus_bytes": corpus.stat().st_size, "peak_rss_bytes": peak, "seconds": child["seconds"],
             "sample_mb": s.get("sample_mb"), "sample_s": s.get("sample_s"), "train_s": min(ours, default=None),
             "stage_train_s": s.get("train_s"), "plain_sentencepiece_s": min(plain, default=None),

@@ -325,7 +325,8 @@ def test_a_text_file_line_over_max_sentence_length_is_refused_before_training(tm
 
     src = tmp_path / "sample.txt"
     src.write_text("salam\n" + "a" * 100 + "\nbye\n", encoding="utf-8")
-    cfg = TokenizerConfig(kind="sentencepiece_unigram", vocab_size=400, max_sentence_length=64)
+    cfg = TokenizerConfig(kind="sentencepiece_unigram", vocab_size=400, max_sentence_length=64,
+                          sample={"max_line_bytes": 64})
     with pytest.raises(InputError, match=r"sample\.txt: line 2 has 100 bytes, more than "
                                          r"tokenizer\.max_sentence_length \(64\)"):
         train_tokenizer(cfg, [], tmp_path / "tok", progress=False, text_file=src)

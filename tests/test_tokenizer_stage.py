@@ -319,3 +319,13 @@ def test_evaluate_files_take_lang_equals_path(tmp_path: Path, data: dict):
     assert report["languages"] == ["ary_Arab"]
     with pytest.raises(ConfigError, match="file not found"):
         run_experiment(cfg, ["tokenizer.evaluate_files=['ary_Arab=missing.txt']"], progress=False)
+
+
+def test_sample_lines_longer_than_sentencepiece_takes_are_refused_before_work():
+    from pydantic import ValidationError
+
+    from jazari_nlp.tokenization.config import TokenizerConfig
+
+    with pytest.raises(ValidationError, match=r"sample.max_line_bytes \(20000\) is above max_sentence_length"):
+        TokenizerConfig(kind="sentencepiece_bpe", sample={"max_line_bytes": 20000})
+    TokenizerConfig(kind="byte_bpe", sample={"max_line_bytes": 20000})  # HF trainers skip no line

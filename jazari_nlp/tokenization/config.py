@@ -220,6 +220,10 @@ class TokenizerConfig(TextFilesSection):
             raise ValueError(f"split_digits: 'numbers' needs byte_bpe or wordpiece (sentencepiece can only split "
                              f"every digit, which cuts Arabizi words such as 3lach); kind is {self.kind}: set "
                              "split_digits to true or false")
+        if self.kind in SENTENCEPIECE_KINDS and self.sample.max_line_bytes > self.max_sentence_length:
+            raise ValueError(f"sample.max_line_bytes ({self.sample.max_line_bytes}) is above max_sentence_length "
+                             f"({self.max_sentence_length}): sentencepiece would skip the longer lines; lower the "
+                             "first or raise the second")
         if self.files and self.sources:
             raise ValueError("set `files` or `sources`, not both: put every input under `sources`")
         from jazari_nlp.tokenization.chat import NAMED

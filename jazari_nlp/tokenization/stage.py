@@ -62,7 +62,7 @@ def _train(tcfg: TokenizerConfig, out: Path, sample: Any, report_texts: dict[str
 
     t0 = time.perf_counter()
     tok, n_lines = train_tokenizer(tcfg, [], out, progress=progress, source=str(sample.path),
-                                   text_file=sample.path)
+                                   text_file=sample.path, sample_lines=sample.lines)
     summary: dict[str, Any] = {"kind": tcfg.kind, "vocab_size": len(tok), "lines": n_lines,
                                "_train_s": time.perf_counter() - t0}
     summary.update(_report(out, report_texts, progress))

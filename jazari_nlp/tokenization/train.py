@@ -79,12 +79,14 @@ def special_tokens(cfg: TokenizerConfig) -> list[str]:
 
 def train_tokenizer(
     cfg: TokenizerConfig, texts: Iterable[str], out_dir: Path, progress: bool = True, source: str = "",
-    text_file: Path | None = None, threads: int | None = None,
+    text_file: Path | None = None, threads: int | None = None, sample_lines: int | None = None,
 ) -> tuple[Any, int]:
     """Train ``cfg.kind`` on ``texts`` (or directly on ``text_file``, one sentence per line) and save it to
     ``out_dir``; returns the ``PreTrainedTokenizerFast`` and the number of texts (lines of ``text_file``) it
     was trained on. ``source`` names where the texts came from, for the error when there are none;
-    ``threads`` is sentencepiece's thread count (default: all cores).
+    ``threads`` is sentencepiece's thread count (default: all cores). ``sample_lines``: ``text_file`` is a
+    jazari sample (NFC, that many non-empty lines, none over ``sample.max_line_bytes`` ≤
+    ``max_sentence_length``), so with the ``nfc`` normalizer it is not read again before training.
 
     Example: ``tok, n = train_tokenizer(cfg, [], out, text_file=Path("sample.txt"))``.
     """
@@ -95,7 +97,9 @@ def train_tokenizer(
             from jazari_nlp.tokenization import sp
 
             sp.sentencepiece_ids(cfg, special_tokens(cfg))  # refuses unusable special tokens before any work
-            if text_file is not None:
+            if text_file is not None and sample_lines is not None and cfg.normalizer == "nfc":
+                train_file, n = Path(text_file), sample_lines  # checked while it was drawn
+            elif text_file is not None:
                 train_file, n = _normalized_copy(cfg, Path(text_file), Path(tmp) / "train.txt")
             else:
                 train_file, n = _write_lines(cfg, texts, Path(tmp) / "train.txt")
