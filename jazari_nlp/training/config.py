@@ -39,7 +39,8 @@ class ModelConfig(StrictModel):
         default_factory=dict, description="Extra keys passed to the transformers config (rope_theta, ...)."
     )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
-        "auto", description="Weights dtype; auto = bfloat16 on a GPU that supports it, else float32."
+        "auto", description="Weights dtype while training; auto = float32 weights (with bf16 autocast on a GPU that "
+        "supports it, see train.precision), so that AdamW never updates bf16 numbers; bfloat16 only when asked."
     )
 
     @field_validator("path")

@@ -75,8 +75,10 @@ def build_model(cfg: ModelConfig, tokenizer: Any, allow_network: bool = False) -
 
 
 def _torch_dtype(name: str, torch: Any) -> Any:
+    # auto: fp32 master weights; the GPU speed comes from bf16 autocast (train.precision), not from bf16 weights,
+    # which AdamW would update in bf16 (updates below bf16's resolution are lost)
     if name == "auto":
-        return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float32
+        return torch.float32
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
