@@ -211,7 +211,7 @@ def _adopt(path: Path, kind: str, names: tuple[str, ...], allow_existing: bool, 
         entries = sorted(e.name for e in it if not _bookkeeping(e.name, names))
     how = "created"
     if entries:
-        if LEGACY[kind](path):
+        if kind in LEGACY and LEGACY[kind](path):  # report and model folders have no legacy form
             how = "made by an earlier jazari version"
         elif not allow_existing:
             raise UnsafeOutput(

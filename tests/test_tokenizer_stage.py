@@ -329,3 +329,14 @@ def test_sample_lines_longer_than_sentencepiece_takes_are_refused_before_work():
     with pytest.raises(ValidationError, match=r"sample.max_line_bytes \(20000\) is above max_sentence_length"):
         TokenizerConfig(kind="sentencepiece_bpe", sample={"max_line_bytes": 20000})
     TokenizerConfig(kind="byte_bpe", sample={"max_line_bytes": 20000})  # HF trainers skip no line
+
+
+def test_cli_extend_refuses_a_folder_holding_other_files(tmp_path: Path, data: dict, base_model: Path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes\n", encoding="utf-8")
+    res = runner.invoke(app, ["tokenizer", "extend", "-m", str(base_model), "-i", str(data["files"]["ary_Arab"]),
+                              "-n", "5", "-o", str(out), "-q"])
+    assert res.exit_code == 2, res.output
+    assert "--allow-existing" in res.output.replace("\n", " ")
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "my notes\n"
