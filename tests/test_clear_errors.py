@@ -468,7 +468,7 @@ def test_length_warning_silenced_exactly_where_text_is_cut_into_blocks(tmp_path)
 
     from jazari_nlp.tokenization.config import TokenizerConfig
     from jazari_nlp.tokenization.train import fertility, train_tokenizer
-    from jazari_nlp.training.lm import packed_dataset
+    from jazari_nlp.training.lm import packed_blocks
 
     long_text = " ".join(WORDS * 20)
     train_tokenizer(TokenizerConfig(vocab_size=300, model_max_length=16), [long_text] * 20, tmp_path / "tok",
@@ -482,7 +482,7 @@ def test_length_warning_silenced_exactly_where_text_is_cut_into_blocks(tmp_path)
     try:
         tok = AutoTokenizer.from_pretrained(tmp_path / "tok")
         assert fertility(tok, [long_text]) > 0
-        assert len(packed_dataset([long_text] * 3, tok, 16)) > 3
+        assert len(packed_blocks([long_text] * 3, tok, 16, tmp_path / "cache")) > 3
         silenced = [r for r in records if "Token indices sequence length" in r.getMessage()]
         fresh = AutoTokenizer.from_pretrained(tmp_path / "tok")
         fresh(long_text)  # elsewhere the warning still comes

@@ -7,7 +7,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from jazari_nlp.evaluation.perplexity import score_documents  # noqa: E402
-from jazari_nlp.training.lm import pack  # noqa: E402
 
 
 class UniformLM(torch.nn.Module):
@@ -49,5 +48,3 @@ def test_empty_documents_are_skipped():
     assert scores["all"].documents == 1 and scores["all"].tokens == 2
 
 
-def test_pack_separates_documents_with_eos_and_drops_the_tail():
-    assert pack([[1, 2], [3, 4, 5], [6]], block_size=3, eos_id=0) == [[1, 2, 0], [3, 4, 5], [0, 6, 0]]

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from jazari_nlp.errors import InputError
-from jazari_nlp.hf_logging import quiet_transformers, without_length_warning
+from jazari_nlp.hf_logging import quiet_transformers
 from jazari_nlp.training.config import ModelConfig, TrainConfig
+from jazari_nlp.training.packing import collate_packed, enable_packed_attention
 
 log = logging.getLogger("jazari_nlp.train")
 
@@ -82,46 +83,21 @@ def _torch_dtype(name: str, torch: Any) -> Any:
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
-def pack(token_lists: Iterable[list[int]], block_size: int, eos_id: int) -> list[list[int]]:
-    """Concatenate documents (each followed by EOS) and cut into full blocks of ``block_size`` tokens.
-
-    >>> pack([[1, 2], [3]], block_size=3, eos_id=0)
-    [[1, 2, 0]]
+def packed_blocks(texts: Iterable[str], tokenizer: Any, block_size: int, cache_dir: Path, *,
+                  num_proc: int = 1) -> Any:
+    """Documents tokenized (EOS after each) and packed into blocks of ``block_size`` tokens with
+    ``position_ids`` restarting at each document, on disk in ``cache_dir`` (see :mod:`jazari_nlp.training.packing`).
     """
-    blocks: list[list[int]] = []
-    buf: list[int] = []
-    for ids in token_lists:
-        buf.extend(ids)
-        buf.append(eos_id)
-        while len(buf) >= block_size:
-            blocks.append(buf[:block_size])
-            buf = buf[block_size:]
-    return blocks
+    from jazari_nlp.training.packing import pack_blocks, tokenize_documents
 
-
-def packed_dataset(texts: Iterable[str], tokenizer: Any, block_size: int) -> Any:
-    """A ``datasets.Dataset`` of packed blocks with ``input_ids`` and ``labels``."""
-    from datasets import Dataset
-
-    without_length_warning(tokenizer)  # documents longer than model_max_length are cut into blocks below
-
-    def token_lists() -> Iterable[list[int]]:
-        batch: list[str] = []
-        for text in texts:
-            batch.append(text)
-            if len(batch) == 512:
-                yield from tokenizer(batch, add_special_tokens=False)["input_ids"]
-                batch = []
-        if batch:
-            yield from tokenizer(batch, add_special_tokens=False)["input_ids"]
-
-    blocks = pack(token_lists(), block_size, tokenizer.eos_token_id)
-    if not blocks:
-        raise InputError(
-            f"not enough text for one training block of {block_size} tokens: lower train.block_size or add data "
-            "(train.files, or the corpus train split)"
-        )
-    return Dataset.from_dict({"input_ids": blocks, "labels": [list(b) for b in blocks]})
+    docs = tokenize_documents(texts, tokenizer, cache_dir, num_proc=num_proc)
+    if len(docs) == 0:
+        raise InputError(f"not enough text for one training block of {block_size} tokens: lower train.block_size "
+                         "or add data (train.files, or the corpus train split)")
+    try:
+        return pack_blocks(docs, block_size, cache_dir)
+    except InputError as e:
+        raise InputError(f"{e} (train.block_size, or train.files / the corpus train split)") from None
 
 
 def _precision(cfg: TrainConfig, torch: Any) -> dict[str, bool]:
@@ -169,12 +145,16 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
         )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dataset = packed_dataset(texts, tokenizer, train_cfg.block_size)
+    ckpt_dir = out_dir / "checkpoints"
+    # Tokenized and packed on disk (kept with the checkpoints, so a killed run does not tokenize again); blocks
+    # carry per-document position ids, so packed documents never attend to each other.
+    dataset = packed_blocks(texts, tokenizer, train_cfg.block_size, ckpt_dir / "data_cache",
+                            num_proc=train_cfg.dataloader_workers or 1)
     model = build_model(model_cfg, tokenizer, allow_network=allow_network)
+    enable_packed_attention(model)
     if train_cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     n_params = sum(p.numel() for p in model.parameters())
-    ckpt_dir = out_dir / "checkpoints"
     args = TrainingArguments(
         output_dir=str(ckpt_dir),
         max_steps=train_cfg.max_steps,
@@ -197,7 +177,7 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
         use_cpu=not torch.cuda.is_available(),
         **_precision(train_cfg, torch),
     )
-    trainer = Trainer(model=model, args=args, train_dataset=dataset)
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate_packed)
     if not progress:
         trainer.remove_callback(PrinterCallback)  # with tqdm off, Trainer prints every log line instead
     resume = _last_checkpoint(ckpt_dir)
