@@ -298,7 +298,7 @@ def test_shipped_tokenizer_recipe_runs(tmp_path: Path):
 def test_shipped_extend_recipe_runs_on_a_local_model(tmp_path: Path, base_model: Path):
     from transformers import AutoTokenizer
 
-    result = run_experiment(CONFIGS / "extend_quickstart.yaml", [
+    result = run_experiment(CONFIGS / "after_quickstart" / "extend_quickstart.yaml", [
         f"run_dir={tmp_path / 'run'}", f"tokenizer.extend.model={base_model}", f"model.path={base_model}",
         "train.max_steps=3", "tokenizer.extend.num_tokens=50"], progress=False)
     assert [r.stage for r in result.stages] == ["tokenizer", "train"]
