@@ -54,7 +54,10 @@ def check_consistency(cfg: ExperimentConfig, source: str | Path) -> None:
             problems.append("model.architecture: a new model needs a `tokenizer` section to train its vocabulary")
         if not has_corpus and not cfg.train.files:
             problems.append("train: needs text: add a `corpus` section or set `train.files`")
-    if cfg.eval is not None:
+    if cfg.eval is not None and cfg.train is not None and cfg.train.mode == "classification":
+        problems.append("eval: scores causal language models; a classifier's held-out accuracy and macro-F1 are in "
+                        "the train stage's summary (model/classification_summary.json): remove the eval section")
+    elif cfg.eval is not None:
         if cfg.train is None and (cfg.model is None or cfg.model.path is None):
             problems.append("eval: needs a model: add `model` + `train` sections, or `model.path` (a checkpoint)")
         if cfg.eval.perplexity and not has_corpus and not cfg.eval.files:
@@ -192,9 +195,21 @@ def stage_train(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -
     if cfg.tokenizer is not None and cfg.tokenizer.extend is not None:
         # the tokenizer stage wrote the extended model (new embedding rows) beside its tokenizer
         model_cfg = cfg.model.model_copy(update={"path": tokenizer_dir})
+    if tcfg.mode == "classification":
+        from jazari_nlp.training.classify import train_classifier
+
+        keys = ("max_steps", "learning_rate", "per_device_batch_size", "gradient_accumulation_steps", "warmup_steps",
+                "weight_decay", "lr_scheduler", "max_grad_norm", "logging_steps", "precision", "dataloader_workers",
+                "gradient_checkpointing")
+        summary = train_classifier(model_cfg, tokenizer_dir, tcfg.classification, files, out, seed=cfg.seed,
+                                   allow_network=cfg.allow_network, progress=progress,
+                                   **{k: getattr(tcfg, k) for k in keys})
+        return {k: v for k, v in summary.items() if not isinstance(v, dict | list)} | {
+            f"heldout.{k}": v for k, v in (summary.get("metrics") or {}).items() if isinstance(v, int | float)}
     texts = iter_texts(files, field_name, tcfg.max_train_documents)
     return train_causal_lm(
-        model_cfg, tcfg, tokenizer_dir, texts, out, seed=cfg.seed, allow_network=cfg.allow_network, progress=progress
+        model_cfg, tcfg, tokenizer_dir, texts, out, seed=cfg.seed, allow_network=cfg.allow_network, progress=progress,
+        files=files,
     )
 
 

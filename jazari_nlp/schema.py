@@ -102,7 +102,12 @@ class TextFilesSection(StrictModel):
             if not found or (empty and self.files_key == "benchmarks"):
                 raise ValueError(f"{self.files_key}: no file matches {', '.join(empty)}; check the path or glob "
                                  "(relative to the config file)")
-            problems = files_field_problems(files, self.text_field, self.section)
+            field_name = self.checked_field()
+            problems = files_field_problems(files, field_name, self.section) if field_name else []
             if problems:
                 raise ValueError("; ".join(problems[:3]))
         return self
+
+    def checked_field(self) -> str | None:
+        """The field every file must have (None: the section's reader checks its own fields)."""
+        return self.text_field

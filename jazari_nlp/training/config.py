@@ -10,6 +10,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from jazari_nlp.schema import ExistingPath, InputGlob, StrictModel, TextFilesSection
+from jazari_nlp.training.chat_data import SFTConfig
+from jazari_nlp.training.classify import ClassificationConfig
+from jazari_nlp.training.lora import LoraSettings
 
 
 class ModelConfig(StrictModel):
@@ -152,4 +155,31 @@ class TrainConfig(TextFilesSection):
     gradient_checkpointing: bool = False
     max_train_documents: int | None = Field(None, ge=1)
     dataloader_workers: int = Field(0, ge=0)
+    mode: Literal["pretrain", "sft", "classification"] = Field(
+        "pretrain", description="pretrain: causal LM on raw text (continued pretraining from model.path); sft: chat "
+        "data, loss on every assistant turn; classification: a sequence classifier (train.classification).")
+    lora: LoraSettings | None = Field(None, description="Train LoRA adapters (peft) instead of every weight; "
+                                      "the adapter is saved in model/adapter and merged into model/.")
+    sft: SFTConfig = Field(default_factory=SFTConfig, description="mode sft: the chat data's fields.")
+    classification: ClassificationConfig | None = Field(None, description="mode classification: fields, labels.")
+
+    def checked_field(self) -> str | None:
+        # chat rows carry messages or prompt/response (checked row by row, rejects counted); labelled rows carry
+        # the classification's text field
+        if self.mode == "sft":
+            return None
+        if self.mode == "classification":
+            return (self.classification or ClassificationConfig()).text_field
+        return self.text_field
+
+    @model_validator(mode="after")
+    def _mode_needs(self) -> TrainConfig:
+        if self.mode in ("sft", "classification") and not self.files:
+            raise ValueError(f"mode {self.mode}: set train.files to the {'chat' if self.mode == 'sft' else 'labelled'} "
+                             "data (jsonl/parquet/csv/tsv)")
+        if self.mode == "classification" and self.classification is None:
+            self.classification = ClassificationConfig()
+        if self.mode == "classification" and self.lora is not None:
+            raise ValueError("lora with mode classification is not supported yet: remove train.lora")
+        return self
 

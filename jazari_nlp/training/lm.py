@@ -121,17 +121,20 @@ def train_causal_lm(
     seed: int = 0,
     allow_network: bool = False,
     progress: bool = True,
+    files: list[Path] | None = None,
 ) -> dict[str, Any]:
-    """Train and save model + tokenizer to ``out_dir`` (safetensors). Returns a summary dict.
+    """Train and save model + tokenizer to ``out_dir`` (safetensors). Returns a summary dict. ``train_cfg.mode``
+    ``pretrain`` packs ``texts``; ``sft`` reads the chat rows of ``files``. With ``train_cfg.lora`` the adapter is
+    saved in ``out_dir/adapter`` and merged into the model saved in ``out_dir``.
 
     ``progress=False`` (``-q``): no progress bars, no loss lines, transformers' messages below errors off."""
     with quiet_transformers(not progress):
         return _train(model_cfg, train_cfg, tokenizer_dir, texts, out_dir, seed=seed, allow_network=allow_network,
-                      progress=progress)
+                      progress=progress, files=files or [])
 
 
 def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, texts: Iterable[str], out_dir: Path,
-           *, seed: int, allow_network: bool, progress: bool) -> dict[str, Any]:
+           *, seed: int, allow_network: bool, progress: bool, files: list[Path]) -> dict[str, Any]:
     import torch
     from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainingArguments, set_seed
 
@@ -146,15 +149,27 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     ckpt_dir = out_dir / "checkpoints"
-    # Tokenized and packed on disk (kept with the checkpoints, so a killed run does not tokenize again); blocks
-    # carry per-document position ids, so packed documents never attend to each other.
-    dataset = packed_blocks(texts, tokenizer, train_cfg.block_size, ckpt_dir / "data_cache",
-                            num_proc=train_cfg.dataloader_workers or 1)
+    data_stats: dict[str, Any] = {}
+    if train_cfg.mode == "sft":
+        dataset, collator, data_stats = _sft_data(train_cfg, tokenizer, files, ckpt_dir / "data_cache")
+    else:
+        # Tokenized and packed on disk (kept with the checkpoints, so a killed run does not tokenize again);
+        # blocks carry per-document position ids, so packed documents never attend to each other.
+        dataset = packed_blocks(texts, tokenizer, train_cfg.block_size, ckpt_dir / "data_cache",
+                                num_proc=train_cfg.dataloader_workers or 1)
+        collator = collate_packed
+        data_stats = {"train_blocks": len(dataset), "train_tokens": len(dataset) * train_cfg.block_size}
     model = build_model(model_cfg, tokenizer, allow_network=allow_network)
-    enable_packed_attention(model)
-    if train_cfg.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
+    if train_cfg.mode == "pretrain":
+        enable_packed_attention(model)
     n_params = sum(p.numel() for p in model.parameters())
+    if train_cfg.lora is not None:
+        from jazari_nlp.training.lora import apply_lora, lora_report
+
+        model = apply_lora(model, train_cfg.lora)
+        data_stats["lora_trainable_parameters"] = lora_report(model)["trainable_parameters"]
+    if train_cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     args = TrainingArguments(
         output_dir=str(ckpt_dir),
         max_steps=train_cfg.max_steps,
@@ -177,14 +192,22 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
         use_cpu=not torch.cuda.is_available(),
         **_precision(train_cfg, torch),
     )
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate_packed)
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator)
     if not progress:
         trainer.remove_callback(PrinterCallback)  # with tqdm off, Trainer prints every log line instead
     resume = _last_checkpoint(ckpt_dir)
     if resume:
         log.info("resuming training from %s", resume)
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    trainer.save_model(str(out_dir))  # safetensors; writes on the main process only
+    if train_cfg.lora is not None:
+        if trainer.is_world_process_zero():
+            from jazari_nlp.training.lora import save_adapter
+
+            save_adapter(model, out_dir / "adapter", tokenizer)
+            # the merged model is what the eval stage and AutoModelForCausalLM load
+            model.merge_and_unload().save_pretrained(str(out_dir), safe_serialization=True)
+    else:
+        trainer.save_model(str(out_dir))  # safetensors; writes on the main process only
     history = trainer.state.log_history
     if trainer.is_world_process_zero():
         # Trainer also pickles its arguments; keep a readable JSON copy instead (no pickles in a model folder).
@@ -195,15 +218,32 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
         shutil.rmtree(ckpt_dir, ignore_errors=True)  # the final model is saved; checkpoints only served resuming
     losses = [h["loss"] for h in history if "loss" in h]
     return {
+        "mode": train_cfg.mode,
         "parameters": n_params,
-        "train_blocks": len(dataset),
-        "train_tokens": len(dataset) * train_cfg.block_size,
+        **data_stats,
         "steps": result.global_step,
         "first_loss": round(losses[0], 4) if losses else None,
         "final_loss": round(losses[-1], 4) if losses else None,
         "train_loss": round(float(result.training_loss), 4) if not math.isnan(result.training_loss) else None,
         "resumed_from": str(resume.name) if resume else None,
     }
+
+
+def _sft_data(train_cfg: TrainConfig, tokenizer: Any, files: list[Path], cache_dir: Path) -> tuple[Any, Any, dict]:
+    """Chat rows rendered with the tokenizer's chat template, labels on every assistant turn only."""
+    import functools
+
+    from jazari_nlp.training.chat_data import collate_sft, read_chat_rows, sft_dataset
+
+    sft = train_cfg.sft
+    rows, rejects = read_chat_rows(files, messages_field=sft.messages_field, prompt_field=sft.prompt_field,
+                                   response_field=sft.response_field, system=sft.system_prompt,
+                                   rejects_path=sft.rejects)
+    dataset, stats = sft_dataset(rows, tokenizer, sft.max_length, cache_dir=cache_dir)
+    summary = {"sft_rows": len(rows) + len(rejects), "sft_rejected": len(rejects), "sft_kept": stats.get("kept"),
+               "sft_skipped": sum((stats.get("skipped") or {}).values()),
+               "assistant_tokens": stats.get("assistant_tokens"), "train_tokens": stats.get("total_tokens")}
+    return dataset, functools.partial(collate_sft, pad_id=tokenizer.pad_token_id), summary
 
 
 def _last_checkpoint(ckpt_dir: Path) -> Path | None:
