@@ -83,3 +83,21 @@ def test_sft_without_files_and_classification_with_eval_are_config_errors(tmp_pa
                    encoding="utf-8")
     with pytest.raises(ConfigError, match="eval: scores causal language models"):
         run_experiment(cfg, progress=False)
+
+
+@pytest.mark.slow
+def test_cli_merge_of_the_sft_adapter(tmp_path: Path, chat_model: Path):
+    from transformers import AutoModelForCausalLM
+    from typer.testing import CliRunner
+
+    from jazari_nlp.cli import app
+
+    result = run_experiment(CONFIGS / "after_quickstart" / "sft_lora.yaml", [
+        f"run_dir={tmp_path / 'run'}", f"model.path={chat_model}", "train.max_steps=2"], progress=False)
+    out = tmp_path / "merged"
+    res = CliRunner().invoke(app, ["merge", str(result.run_dir / "model" / "adapter"), "-o", str(out),
+                                   "--base", str(chat_model)])
+    assert res.exit_code == 0, res.output
+    assert AutoModelForCausalLM.from_pretrained(str(out), local_files_only=True) is not None
+    res = CliRunner().invoke(app, ["merge", str(tmp_path / "nothing"), "-o", str(tmp_path / "m2")])
+    assert res.exit_code == 2 and "error:" in res.output

@@ -70,6 +70,25 @@ def register(app: typer.Typer) -> None:
     """
     app.command(name="train")(train_cmd)
 
+    @app.command(name="merge")
+    def merge_cmd(
+        adapter: Path = typer.Argument(..., help="A LoRA adapter folder (adapter_config.json + safetensors), e.g. "
+                                       "runs/x/model/adapter."),
+        out: Path = typer.Option(..., "--out", "-o", help="Folder for the merged model (new or empty)."),
+        base: Path | None = typer.Option(None, "--base", help="Base model folder (default: the one the adapter "
+                                         "records)."),
+        allow_existing: bool = typer.Option(False, "--allow-existing", help=ALLOW_EXISTING_HELP),
+    ) -> None:
+        """Merge a LoRA adapter into its base model: a full model folder AutoModelForCausalLM loads (the base is
+        resized first when the adapter was trained with added tokens).
+
+        Example: jazari merge runs/sft_lora/model/adapter -o models/darija_chat --base runs/quickstart/model
+        """
+        from jazari_nlp.training.lora import merge
+
+        report = guarded(lambda: merge(adapter, out, base=base, allow_existing=allow_existing), output=out)
+        console.print(f"merged model: {report.get('out_dir', out)}", highlight=False)
+
     eval_cmd = run_stage_command("eval")
     eval_cmd.__doc__ = """Run only the evaluation stage (perplexity and benchmark tasks) of an experiment.
 
