@@ -54,6 +54,9 @@ def check_consistency(cfg: ExperimentConfig, source: str | Path) -> None:
             problems.append("model.architecture: a new model needs a `tokenizer` section to train its vocabulary")
         if not has_corpus and not cfg.train.files:
             problems.append("train: needs text: add a `corpus` section or set `train.files`")
+        if cfg.train.eval_steps is not None and cfg.train.mode == "pretrain" and not (has_corpus or cfg.train.eval_files):
+            problems.append("train.eval_steps: there is no held-out text: set `train.eval_files`, or add a `corpus` "
+                            "section (its heldout split)")
     if cfg.eval is not None and cfg.train is not None and cfg.train.mode == "classification":
         problems.append("eval: scores causal language models; a classifier's held-out accuracy and macro-F1 are in "
                         "the train stage's summary (model/classification_summary.json): remove the eval section")
@@ -206,10 +209,25 @@ def stage_train(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -
                                    **{k: getattr(tcfg, k) for k in keys})
         return {k: v for k, v in summary.items() if not isinstance(v, dict | list)} | {
             f"heldout.{k}": v for k, v in (summary.get("metrics") or {}).items() if isinstance(v, int | float)}
+    from jazari_nlp.training.reporting import card_facts
+
     texts = iter_texts(files, field_name, tcfg.max_train_documents)
+    corpus_dir = run.stage_dir("corpus") if cfg.corpus is not None else None
+    eval_files, eval_field = [], tcfg.text_field
+    if tcfg.eval_files:
+        eval_files = _files_or_fail(tcfg.eval_files, "train.eval_files")
+    elif tcfg.mode == "pretrain" and corpus_dir is not None:
+        from jazari_nlp.corpus import corpus_files
+
+        eval_files, eval_field = corpus_files(corpus_dir, "heldout"), "text"
+        if not eval_files and tcfg.eval_steps is not None:
+            raise FileNotFoundError(f"train.eval_steps: the corpus stage wrote no heldout shards in {corpus_dir}: "
+                                    "raise corpus.heldout_fraction or set train.eval_files")
+    eval_texts = iter_texts(eval_files, eval_field) if eval_files and tcfg.mode == "pretrain" else None
     return train_causal_lm(
         model_cfg, tcfg, tokenizer_dir, texts, out, seed=cfg.seed, allow_network=cfg.allow_network, progress=progress,
-        files=files,
+        files=files, eval_texts=eval_texts, eval_files=eval_files if tcfg.mode == "sft" else None,
+        card=card_facts(cfg, corpus_dir=None if tcfg.files else corpus_dir, config_sha256=run.sha256),
     )
 
 
@@ -281,7 +299,7 @@ STAGE_FUNCS: dict[str, Callable[[ExperimentConfig, RunDir, Path, bool], dict[str
     "eval": stage_eval,
 }
 # What a stage may keep from an unfinished attempt, so that a killed run resumes instead of starting over.
-RESUMABLE = {"corpus": ("*",), "train": ("checkpoints",)}
+RESUMABLE = {"corpus": ("*",), "train": ("checkpoints", "log.jsonl", "tensorboard")}
 
 
 def run_experiment(

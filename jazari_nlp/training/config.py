@@ -149,6 +149,13 @@ class TrainConfig(TextFilesSection):
     max_grad_norm: float = Field(1.0, gt=0)
     logging_steps: int = Field(10, ge=1)
     save_steps: int = Field(100, ge=1, description="Checkpoint every N steps; a killed run resumes from the last.")
+    eval_steps: int | None = Field(None, ge=1, description="Held-out loss and perplexity every N steps (pretrain, "
+                                   "sft); None: once, at the end, when there is held-out data.")
+    eval_files: list[InputGlob] = Field(
+        default_factory=list, description="Held-out files for train.eval_steps (pretrain: text under text_field; "
+        "sft: chat rows). Default: the corpus stage's heldout split in pretrain mode, none in sft mode.")
+    eval_max_documents: int | None = Field(1000, ge=1, description="A seeded sample of at most this many held-out "
+                                           "documents (or chat rows) is evaluated; None: all of them.")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto", description="auto: bf16 on a GPU that supports it, fp32 on CPU."
     )
@@ -181,5 +188,23 @@ class TrainConfig(TextFilesSection):
             self.classification = ClassificationConfig()
         if self.mode == "classification" and self.lora is not None:
             raise ValueError("lora with mode classification is not supported yet: remove train.lora")
+        if self.mode == "classification" and (self.eval_steps is not None or self.eval_files):
+            raise ValueError("train.eval_steps / train.eval_files: mode classification evaluates on its own held-out "
+                             "split: use train.classification.eval_steps and train.classification.heldout_files")
+        if self.mode == "sft" and self.eval_steps is not None and not self.eval_files:
+            raise ValueError("train.eval_steps: mode sft has no default held-out data (the corpus heldout split is "
+                             "raw text): set train.eval_files to held-out chat rows (jsonl/parquet)")
         return self
+
+    @field_validator("eval_files")
+    @classmethod
+    def _eval_files_exist(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        if v and not (info.context or {}).get("skip_exists"):
+            from jazari_nlp.readers import expand_inputs
+
+            found, empty, _ = expand_inputs(v)
+            if empty or not found:
+                raise ValueError(f"no file matches {', '.join(empty or v)}; check the path or glob (relative to the "
+                                 "config file)")
+        return v
 

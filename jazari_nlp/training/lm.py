@@ -4,7 +4,8 @@ The model comes from a spec in YAML (``architecture: llama`` plus sizes) or from
 checkpoint (``path:``; loaded as safetensors, ``trust_remote_code`` off). Text is packed into fixed-length
 blocks separated by the EOS token. Training is transformers' ``Trainer`` (accelerate underneath: multi-GPU
 with ``accelerate launch``/``torchrun``, bf16 on GPUs that support it). A killed run resumes from its last
-checkpoint.
+checkpoint. Held-out loss and perplexity every ``train.eval_steps`` (and at the end); beside the model:
+``log.jsonl``, ``loss_curve.png`` and the model card ``README.md`` (see :mod:`jazari_nlp.training.reporting`).
 
 Example::
 
@@ -122,21 +123,33 @@ def train_causal_lm(
     allow_network: bool = False,
     progress: bool = True,
     files: list[Path] | None = None,
+    eval_texts: Iterable[str] | None = None,
+    eval_files: list[Path] | None = None,
+    card: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train and save model + tokenizer to ``out_dir`` (safetensors). Returns a summary dict. ``train_cfg.mode``
     ``pretrain`` packs ``texts``; ``sft`` reads the chat rows of ``files``. With ``train_cfg.lora`` the adapter is
     saved in ``out_dir/adapter`` and merged into the model saved in ``out_dir``.
 
+    Held-out data (``eval_texts`` for pretrain, packed like the training text; the chat rows of ``eval_files`` for
+    sft) is scored every ``train_cfg.eval_steps`` and at the end: ``eval_loss`` and ``eval_perplexity`` of the
+    last evaluation are in the summary. ``card``: the experiment's facts for the model card
+    (:func:`jazari_nlp.training.reporting.card_facts`); without it the card says what this call knows.
+
     ``progress=False`` (``-q``): no progress bars, no loss lines, transformers' messages below errors off."""
     with quiet_transformers(not progress):
         return _train(model_cfg, train_cfg, tokenizer_dir, texts, out_dir, seed=seed, allow_network=allow_network,
-                      progress=progress, files=files or [])
+                      progress=progress, files=files or [], eval_texts=eval_texts, eval_files=eval_files or [],
+                      card=card)
 
 
 def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, texts: Iterable[str], out_dir: Path,
-           *, seed: int, allow_network: bool, progress: bool, files: list[Path]) -> dict[str, Any]:
+           *, seed: int, allow_network: bool, progress: bool, files: list[Path], eval_texts: Iterable[str] | None,
+           eval_files: list[Path], card: dict[str, Any] | None) -> dict[str, Any]:
     import torch
     from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainingArguments, set_seed
+
+    from jazari_nlp.training import reporting
 
     set_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True, trust_remote_code=False)
@@ -159,6 +172,10 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
                                 num_proc=train_cfg.dataloader_workers or 1)
         collator = collate_packed
         data_stats = {"train_blocks": len(dataset), "train_tokens": len(dataset) * train_cfg.block_size}
+    eval_dataset, eval_stats = _eval_data(train_cfg, tokenizer, eval_texts, eval_files, ckpt_dir / "data_cache",
+                                          seed=seed)
+    eval_note = eval_stats.pop("eval_data", None)  # for the model card; the summary keeps figures
+    data_stats.update(eval_stats)
     model = build_model(model_cfg, tokenizer, allow_network=allow_network)
     if train_cfg.mode == "pretrain":
         enable_packed_attention(model)
@@ -184,21 +201,42 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
         save_strategy="steps",
         save_steps=train_cfg.save_steps,
         save_total_limit=1,
+        eval_strategy="steps" if eval_dataset is not None and train_cfg.eval_steps else "no",
+        eval_steps=train_cfg.eval_steps if eval_dataset is not None else None,
+        per_device_eval_batch_size=train_cfg.per_device_batch_size,
+        prediction_loss_only=True,  # the loss only: no logits gathered over the held-out set
+        # packed blocks: tokens seen = steps x block tokens, counted without a device sync per step; SFT rows are
+        # padded, so the Trainer counts their real tokens
+        include_num_input_tokens_seen="non_padding" if train_cfg.mode == "sft" else "no",
         seed=seed,
         data_seed=seed,
-        report_to=[],
+        report_to=[],  # TensorBoard is added below when installed, writing beside the model
         disable_tqdm=not progress,
         dataloader_num_workers=train_cfg.dataloader_workers,
         use_cpu=not torch.cuda.is_available(),
         **_precision(train_cfg, torch),
     )
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator)
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, eval_dataset=eval_dataset,
+                      data_collator=collator)
     if not progress:
         trainer.remove_callback(PrinterCallback)  # with tqdm off, Trainer prints every log line instead
+    tokens_per_step = None
+    if train_cfg.mode == "pretrain":
+        tokens_per_step = (train_cfg.per_device_batch_size * train_cfg.gradient_accumulation_steps * args.world_size
+                           * train_cfg.block_size)
+    # in the model folder, not the checkpoints (deleted at the end): a killed run's log survives and continues
+    trainer.add_callback(reporting.log_callback(out_dir / reporting.LOG_NAME, tokens_per_step))
+    tensorboard = reporting.tensorboard_callback(out_dir / reporting.TENSORBOARD_DIR)
+    if tensorboard is not None:
+        trainer.add_callback(tensorboard)
     resume = _last_checkpoint(ckpt_dir)
     if resume:
         log.info("resuming training from %s", resume)
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    history = trainer.state.log_history
+    if eval_dataset is not None and not any(h.get("step") == result.global_step and "eval_loss" in h
+                                            for h in history):
+        trainer.evaluate()  # the figures of the final weights (eval_steps None, or not a divisor of max_steps)
     if train_cfg.lora is not None:
         if trainer.is_world_process_zero():
             from jazari_nlp.training.lora import save_adapter
@@ -209,24 +247,35 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
     else:
         trainer.save_model(str(out_dir))  # safetensors; writes on the main process only
     history = trainer.state.log_history
+    losses = [h["loss"] for h in history if "loss" in h]
+    evals = [h for h in history if "eval_loss" in h]
+    tokens_seen = (tokens_per_step * result.global_step if tokens_per_step is not None
+                   else trainer.state.num_input_tokens_seen or None)
+    summary = {
+        "mode": train_cfg.mode,
+        "parameters": n_params,
+        **data_stats,
+        "steps": result.global_step,
+        "tokens_seen": tokens_seen,
+        "first_loss": round(losses[0], 4) if losses else None,
+        "final_loss": round(losses[-1], 4) if losses else None,
+        "train_loss": round(float(result.training_loss), 4) if not math.isnan(result.training_loss) else None,
+        "eval_loss": round(evals[-1]["eval_loss"], 4) if evals else None,
+        "eval_perplexity": reporting.perplexity(evals[-1]["eval_loss"]) if evals else None,
+        "evaluations": len(evals),
+        "resumed_from": str(resume.name) if resume else None,
+    }
     if trainer.is_world_process_zero():
         # Trainer also pickles its arguments; keep a readable JSON copy instead (no pickles in a model folder).
         (out_dir / "training_args.bin").unlink(missing_ok=True)
         (out_dir / "training_args.json").write_text(args.to_json_string())
         tokenizer.save_pretrained(str(out_dir))
         (out_dir / "train_log.json").write_text(json.dumps(history, indent=1))
+        facts = card or {"base_model": str(model_cfg.path) if model_cfg.path else f"new {model_cfg.architecture}"}
+        reporting.plot_loss_curve(history, out_dir / reporting.PNG_NAME, title=facts.get("name") or "")
+        reporting.write_model_card(out_dir, facts, summary | {"eval_data": eval_note}, model_cfg, train_cfg)
         shutil.rmtree(ckpt_dir, ignore_errors=True)  # the final model is saved; checkpoints only served resuming
-    losses = [h["loss"] for h in history if "loss" in h]
-    return {
-        "mode": train_cfg.mode,
-        "parameters": n_params,
-        **data_stats,
-        "steps": result.global_step,
-        "first_loss": round(losses[0], 4) if losses else None,
-        "final_loss": round(losses[-1], 4) if losses else None,
-        "train_loss": round(float(result.training_loss), 4) if not math.isnan(result.training_loss) else None,
-        "resumed_from": str(resume.name) if resume else None,
-    }
+    return summary
 
 
 def _sft_data(train_cfg: TrainConfig, tokenizer: Any, files: list[Path], cache_dir: Path) -> tuple[Any, Any, dict]:
@@ -244,6 +293,43 @@ def _sft_data(train_cfg: TrainConfig, tokenizer: Any, files: list[Path], cache_d
                "sft_skipped": sum((stats.get("skipped") or {}).values()),
                "assistant_tokens": stats.get("assistant_tokens"), "train_tokens": stats.get("total_tokens")}
     return dataset, functools.partial(collate_sft, pad_id=tokenizer.pad_token_id), summary
+
+
+def _eval_data(train_cfg: TrainConfig, tokenizer: Any, texts: Iterable[str] | None, files: list[Path],
+               cache_dir: Path, *, seed: int) -> tuple[Any, dict[str, Any]]:
+    """The held-out set scored during training (None when there is none): a seeded sample of at most
+    ``eval_max_documents`` documents packed into blocks like the training text (pretrain), or chat rows (sft)."""
+    from jazari_nlp.training.reporting import sample_texts
+
+    limit = train_cfg.eval_max_documents
+    if train_cfg.mode == "sft":
+        if not files:
+            return None, {}
+        from jazari_nlp.training.chat_data import read_chat_rows, sft_dataset
+
+        sft = train_cfg.sft
+        rows, rejects = read_chat_rows(files, messages_field=sft.messages_field, prompt_field=sft.prompt_field,
+                                       response_field=sft.response_field, system=sft.system_prompt)
+        rows = sample_texts(rows, limit, seed)
+        dataset, stats = sft_dataset(rows, tokenizer, sft.max_length, cache_dir=cache_dir)
+        return dataset, {"eval_rows": stats.get("kept"), "eval_rejected": len(rejects),
+                         "eval_data": f"{len(files)} file(s), {stats.get('kept')} chat rows"}
+    if texts is None:
+        return None, {}
+    docs = sample_texts(texts, limit, seed)
+    if not docs:
+        log.warning("no held-out text to evaluate on: training without held-out loss")
+        return None, {}
+    from jazari_nlp.training.packing import pack_blocks, tokenize_documents
+
+    tokens = tokenize_documents(docs, tokenizer, cache_dir, num_proc=1)
+    try:
+        blocks = pack_blocks(tokens, train_cfg.block_size, cache_dir)
+    except InputError as e:
+        raise InputError(f"held-out data: {e} (train.eval_files or the corpus heldout split, train.block_size, "
+                         "train.eval_max_documents)") from None
+    return blocks, {"eval_blocks": len(blocks), "eval_tokens": len(blocks) * train_cfg.block_size,
+                    "eval_data": f"{len(docs)} documents, {len(blocks)} blocks of {train_cfg.block_size} tokens"}
 
 
 def _last_checkpoint(ckpt_dir: Path) -> Path | None:
