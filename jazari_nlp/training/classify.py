@@ -569,7 +569,7 @@ def _train(model_source: Any, tokenizer_dir: Path, cfg: ClassificationConfig, tr
 
 
 def _last_checkpoint(ckpt_dir: Path) -> Path | None:
-    if not ckpt_dir.is_dir():
-        return None
-    ckpts = [p for p in ckpt_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-    return max(ckpts, key=lambda p: int(p.name.split("-")[-1])) if ckpts else None
+    # the train stage's rule: the newest complete checkpoint (one killed while it was written is skipped)
+    from jazari_nlp.training.lm import _last_checkpoint as last_complete
+
+    return last_complete(ckpt_dir)

@@ -14,11 +14,13 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
+import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,17 +165,18 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
         tokenizer.pad_token = tokenizer.eos_token
     ckpt_dir = out_dir / "checkpoints"
     data_stats: dict[str, Any] = {}
-    if train_cfg.mode == "sft":
-        dataset, collator, data_stats = _sft_data(train_cfg, tokenizer, files, ckpt_dir / "data_cache")
-    else:
-        # Tokenized and packed on disk (kept with the checkpoints, so a killed run does not tokenize again);
-        # blocks carry per-document position ids, so packed documents never attend to each other.
-        dataset = packed_blocks(texts, tokenizer, train_cfg.block_size, ckpt_dir / "data_cache",
-                                num_proc=train_cfg.dataloader_workers or 1)
-        collator = collate_packed
-        data_stats = {"train_blocks": len(dataset), "train_tokens": len(dataset) * train_cfg.block_size}
-    eval_dataset, eval_stats = _eval_data(train_cfg, tokenizer, eval_texts, eval_files, ckpt_dir / "data_cache",
-                                          seed=seed)
+    with _main_process_first(torch):  # several processes: rank 0 writes the data cache, the others then read it
+        if train_cfg.mode == "sft":
+            dataset, collator, data_stats = _sft_data(train_cfg, tokenizer, files, ckpt_dir / "data_cache")
+        else:
+            # Tokenized and packed on disk (kept with the checkpoints, so a killed run does not tokenize again);
+            # blocks carry per-document position ids, so packed documents never attend to each other.
+            dataset = packed_blocks(texts, tokenizer, train_cfg.block_size, ckpt_dir / "data_cache",
+                                    num_proc=train_cfg.dataloader_workers or 1)
+            collator = collate_packed
+            data_stats = {"train_blocks": len(dataset), "train_tokens": len(dataset) * train_cfg.block_size}
+        eval_dataset, eval_stats = _eval_data(train_cfg, tokenizer, eval_texts, eval_files,
+                                              ckpt_dir / "data_cache", seed=seed)
     eval_note = eval_stats.pop("eval_data", None)  # for the model card; the summary keeps figures
     data_stats.update(eval_stats)
     model = build_model(model_cfg, tokenizer, allow_network=allow_network)
@@ -278,6 +281,33 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
     return summary
 
 
+# How long the other processes of a multi-process run wait for rank 0 to tokenize and pack (the process group's
+# timeout, set here because this is its first collective; torch's default of 30 minutes is too short for a corpus).
+DATA_WAIT_TIMEOUT_S = 4 * 3600
+
+
+@contextlib.contextmanager
+def _main_process_first(torch: Any) -> Iterator[None]:
+    """Under ``torchrun``/``accelerate launch``: rank 0 runs the block first while the other ranks wait, then they
+    run it and find its cached files (the cache is content-addressed, so each rank gets the same data). A plain
+    run: nothing to wait for."""
+    try:
+        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    except ValueError:
+        world = 1
+    if world <= 1:
+        yield
+        return
+    from datetime import timedelta
+
+    from accelerate import PartialState
+
+    # the Trainer's own TrainingArguments build the same state (cpu when there is no GPU) on this process group
+    state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(seconds=DATA_WAIT_TIMEOUT_S))
+    with state.main_process_first():
+        yield
+
+
 def _sft_data(train_cfg: TrainConfig, tokenizer: Any, files: list[Path], cache_dir: Path) -> tuple[Any, Any, dict]:
     """Chat rows rendered with the tokenizer's chat template, labels on every assistant turn only."""
     import functools
@@ -333,7 +363,19 @@ def _eval_data(train_cfg: TrainConfig, tokenizer: Any, texts: Iterable[str] | No
 
 
 def _last_checkpoint(ckpt_dir: Path) -> Path | None:
+    """The newest complete checkpoint. The Trainer writes ``trainer_state.json`` last, into the checkpoint folder
+    itself: a run killed while saving leaves a newer folder without it (or with it cut short), and the previous
+    checkpoint is still there (rotation comes after the save)."""
     if not ckpt_dir.is_dir():
         return None
-    ckpts = [p for p in ckpt_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    ckpts = [p for p in ckpt_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit() and _complete(p)]
     return max(ckpts, key=lambda p: int(p.name.split("-")[-1])) if ckpts else None
+
+
+def _complete(ckpt: Path) -> bool:
+    try:
+        json.loads((ckpt / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        log.warning("%s is incomplete (killed while it was written): not resuming from it", ckpt)
+        return False
+    return True
