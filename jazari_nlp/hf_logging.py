@@ -34,18 +34,24 @@ def without_length_warning(tokenizer: Any) -> Any:
 
 @contextmanager
 def quiet_transformers(enabled: bool = True) -> Iterator[None]:
-    """transformers' progress bars off and its logging at ERROR inside the block (when ``enabled``)."""
+    """transformers' and datasets' progress bars off and transformers' logging at ERROR inside the block
+    (when ``enabled``)."""
     if not enabled:
         yield
         return
+    from datasets.utils import logging as ds_logging
     from transformers.utils import logging as tf_logging
 
     verbosity, bars = tf_logging.get_verbosity(), tf_logging.is_progress_bar_enabled()
+    ds_bars = ds_logging.is_progress_bar_enabled()  # datasets.map's "tokenizing" bars too (-q)
     tf_logging.set_verbosity_error()
     tf_logging.disable_progress_bar()
+    ds_logging.disable_progress_bar()
     try:
         yield
     finally:
         tf_logging.set_verbosity(verbosity)
         if bars:
             tf_logging.enable_progress_bar()
+        if ds_bars:
+            ds_logging.enable_progress_bar()

@@ -101,3 +101,13 @@ def test_cli_merge_of_the_sft_adapter(tmp_path: Path, chat_model: Path):
     assert AutoModelForCausalLM.from_pretrained(str(out), local_files_only=True) is not None
     res = CliRunner().invoke(app, ["merge", str(tmp_path / "nothing"), "-o", str(tmp_path / "m2")])
     assert res.exit_code == 2 and "error:" in res.output
+
+
+@pytest.mark.slow
+def test_quiet_training_shows_no_tokenizing_bar(tmp_path: Path, chat_model: Path, capfd):
+    text = SAMPLES / "samples" / "ary_Latn.txt"
+    run_experiment(CONFIGS / "after_quickstart" / "continued_pretraining.yaml", [
+        f"run_dir={tmp_path / 'run'}", f"model.path={chat_model}", f"train.files=['{text}']", "train.max_steps=1"],
+        progress=False)
+    err = capfd.readouterr().err
+    assert "tokenizing" not in err
