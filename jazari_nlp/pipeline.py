@@ -224,11 +224,31 @@ def stage_train(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -
             raise FileNotFoundError(f"train.eval_steps: the corpus stage wrote no heldout shards in {corpus_dir}: "
                                     "raise corpus.heldout_fraction or set train.eval_files")
     eval_texts = iter_texts(eval_files, eval_field) if eval_files and tcfg.mode == "pretrain" else None
+    sources = _mix_sources(tcfg, files, field_name) if tcfg.mix is not None else None
     return train_causal_lm(
         model_cfg, tcfg, tokenizer_dir, texts, out, seed=cfg.seed, allow_network=cfg.allow_network, progress=progress,
+        sources=sources,
         files=files, eval_texts=eval_texts, eval_files=eval_files if tcfg.mode == "sft" else None,
         card=card_facts(cfg, corpus_dir=None if tcfg.files else corpus_dir, config_sha256=run.sha256),
     )
+
+
+def _mix_sources(tcfg: Any, files: list[Path], field_name: str) -> dict[str, Any]:
+    """``train.mix`` sources: one per entry of ``train.files`` (named by its file or folder stem), or one per
+    language of the corpus train split (its ``<lang>/`` folders). Each is a stream of its texts."""
+    from jazari_nlp.readers import expand_inputs
+    from jazari_nlp.textio import iter_texts
+
+    groups: dict[str, list[Path]] = {}
+    if tcfg.files:
+        for pattern in tcfg.files:
+            found, _, _ = expand_inputs([pattern])
+            name = Path(pattern.rstrip("/*")).stem or Path(pattern).name
+            groups.setdefault(name, []).extend(found)
+    else:
+        for f in files:
+            groups.setdefault(f.parent.name, []).append(f)
+    return {name: iter_texts(fs, field_name, tcfg.max_train_documents) for name, fs in groups.items() if fs}
 
 
 def _task_problems(ecfg) -> list[str]:

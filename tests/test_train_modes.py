@@ -111,3 +111,25 @@ def test_quiet_training_shows_no_tokenizing_bar(tmp_path: Path, chat_model: Path
         progress=False)
     err = capfd.readouterr().err
     assert "tokenizing" not in err
+
+
+@pytest.mark.slow
+def test_mix_weights_sources_with_a_token_budget(tmp_path: Path, chat_model: Path):
+    from jazari_nlp.errors import InputError
+
+    ary, zgh = SAMPLES / "samples" / "ary_Arab.txt", SAMPLES / "samples" / "zgh_Tfng.txt"
+    overrides = [f"run_dir={tmp_path / 'run'}", f"model.path={chat_model}", f"train.files=['{ary}', '{zgh}']",
+                 "train.max_steps=2", "train.mix={weights: {ary_Arab: 1.0, zgh_Tfng: 3.0}, alpha: 1.0, "
+                 "token_budget: 6000}"]
+    result = run_experiment(CONFIGS / "after_quickstart" / "continued_pretraining.yaml", overrides, progress=False)
+    report = json.loads((result.run_dir / "model" / "mix_report.json").read_text(encoding="utf-8"))
+    drawn = {k: v["drawn_tokens"] for k, v in report["sources"].items()}
+    assert set(drawn) == {"ary_Arab", "zgh_Tfng"}
+    tokens = {k: v["tokens"] for k, v in report["sources"].items()}
+    share = 3 * tokens["zgh_Tfng"] / (3 * tokens["zgh_Tfng"] + tokens["ary_Arab"])  # p ∝ (w·n)^1
+    assert drawn["zgh_Tfng"] / sum(drawn.values()) == pytest.approx(share, abs=0.05)
+    assert 6000 <= sum(drawn.values()) < 6000 + 400  # the budget, overshot by less than a document per source
+    with pytest.raises(InputError, match="train.mix.weights: kab_Latn is not a source"):
+        run_experiment(CONFIGS / "after_quickstart" / "continued_pretraining.yaml",
+                       [f"run_dir={tmp_path / 'bad'}", *overrides[1:-1], "train.mix={weights: {kab_Latn: 2.0}}"],
+                       progress=False)

@@ -13,6 +13,7 @@ from jazari_nlp.schema import ExistingPath, InputGlob, StrictModel, TextFilesSec
 from jazari_nlp.training.chat_data import SFTConfig
 from jazari_nlp.training.classify import ClassificationConfig
 from jazari_nlp.training.lora import LoraSettings
+from jazari_nlp.training.mixing import MixConfig
 
 
 class ModelConfig(StrictModel):
@@ -168,6 +169,8 @@ class TrainConfig(TextFilesSection):
     lora: LoraSettings | None = Field(None, description="Train LoRA adapters (peft) instead of every weight; "
                                       "the adapter is saved in model/adapter and merged into model/.")
     sft: SFTConfig = Field(default_factory=SFTConfig, description="mode sft: the chat data's fields.")
+    mix: MixConfig | None = Field(None, description="mode pretrain: mix the sources (the corpus's languages, or "
+                                  "each train.files entry) with weights, temperature and a token budget.")
     classification: ClassificationConfig | None = Field(None, description="mode classification: fields, labels.")
 
     def checked_field(self) -> str | None:
@@ -186,6 +189,8 @@ class TrainConfig(TextFilesSection):
                              "data (jsonl/parquet/csv/tsv)")
         if self.mode == "classification" and self.classification is None:
             self.classification = ClassificationConfig()
+        if self.mix is not None and self.mode != "pretrain":
+            raise ValueError(f"mix: mixes raw-text sources for mode pretrain; mode is {self.mode}: remove train.mix")
         if self.mode == "classification" and self.lora is not None:
             raise ValueError("lora with mode classification is not supported yet: remove train.lora")
         if self.mode == "classification" and (self.eval_steps is not None or self.eval_files):

@@ -86,6 +86,36 @@ def _torch_dtype(name: str, torch: Any) -> Any:
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
+def mixed_blocks(sources: dict[str, Iterable[str]], tokenizer: Any, train_cfg: TrainConfig, cache_dir: Path, *,
+                 seed: int) -> tuple[Any, dict[str, Any]]:
+    """``train.mix``: each source tokenized on its own, drawn with its weight and temperature up to the token
+    budget (:func:`jazari_nlp.training.mixing.mix_datasets`), then packed like any training text."""
+    from jazari_nlp.training.mixing import mix_datasets
+    from jazari_nlp.training.packing import pack_blocks, tokenize_documents
+
+    mix = train_cfg.mix
+    if not sources:
+        raise InputError("train.mix: no source to mix: train on the corpus train split (one source per language) or "
+                         "list the sources in train.files")
+    unknown = sorted(set(mix.weights) - set(sources))
+    if unknown:
+        raise InputError(f"train.mix.weights: {', '.join(unknown)} is not a source (sources: "
+                         f"{', '.join(sorted(sources))}): use those names")
+    docs = {name: tokenize_documents(texts, tokenizer, cache_dir, num_proc=train_cfg.dataloader_workers or 1)
+            for name, texts in sources.items()}
+    mixed, report = mix_datasets(docs, mix.weights or None, mix.alpha, mix.token_budget,
+                                 mix.seed if mix.seed is not None else seed, max_repeat=mix.max_repeat)
+    try:
+        return pack_blocks(mixed, train_cfg.block_size, cache_dir), report
+    except InputError as e:
+        raise InputError(f"{e} (train.block_size, train.mix.token_budget)") from None
+
+
+def write_json_file(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+
+
 def packed_blocks(texts: Iterable[str], tokenizer: Any, block_size: int, cache_dir: Path, *,
                   num_proc: int = 1) -> Any:
     """Documents tokenized (EOS after each) and packed into blocks of ``block_size`` tokens with
@@ -128,6 +158,7 @@ def train_causal_lm(
     eval_texts: Iterable[str] | None = None,
     eval_files: list[Path] | None = None,
     card: dict[str, Any] | None = None,
+    sources: dict[str, Iterable[str]] | None = None,
 ) -> dict[str, Any]:
     """Train and save model + tokenizer to ``out_dir`` (safetensors). Returns a summary dict. ``train_cfg.mode``
     ``pretrain`` packs ``texts``; ``sft`` reads the chat rows of ``files``. With ``train_cfg.lora`` the adapter is
@@ -142,12 +173,13 @@ def train_causal_lm(
     with quiet_transformers(not progress):
         return _train(model_cfg, train_cfg, tokenizer_dir, texts, out_dir, seed=seed, allow_network=allow_network,
                       progress=progress, files=files or [], eval_texts=eval_texts, eval_files=eval_files or [],
-                      card=card)
+                      card=card, sources=sources)
 
 
 def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, texts: Iterable[str], out_dir: Path,
            *, seed: int, allow_network: bool, progress: bool, files: list[Path], eval_texts: Iterable[str] | None,
-           eval_files: list[Path], card: dict[str, Any] | None) -> dict[str, Any]:
+           eval_files: list[Path], card: dict[str, Any] | None,
+           sources: dict[str, Iterable[str]] | None = None) -> dict[str, Any]:
     import torch
     from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainingArguments, set_seed
 
@@ -171,8 +203,13 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
         else:
             # Tokenized and packed on disk (kept with the checkpoints, so a killed run does not tokenize again);
             # blocks carry per-document position ids, so packed documents never attend to each other.
-            dataset = packed_blocks(texts, tokenizer, train_cfg.block_size, ckpt_dir / "data_cache",
-                                    num_proc=train_cfg.dataloader_workers or 1)
+            if train_cfg.mix is not None:
+                dataset, mix_report = mixed_blocks(sources or {}, tokenizer, train_cfg, ckpt_dir / "data_cache",
+                                                   seed=seed)
+                write_json_file(out_dir / "mix_report.json", mix_report)
+            else:
+                dataset = packed_blocks(texts, tokenizer, train_cfg.block_size, ckpt_dir / "data_cache",
+                                        num_proc=train_cfg.dataloader_workers or 1)
             collator = collate_packed
             data_stats = {"train_blocks": len(dataset), "train_tokens": len(dataset) * train_cfg.block_size}
         eval_dataset, eval_stats = _eval_data(train_cfg, tokenizer, eval_texts, eval_files,
