@@ -35,7 +35,8 @@ def test_sentiment_recipe_trains_a_classifier_with_heldout_metrics(tmp_path: Pat
     model = AutoModelForSequenceClassification.from_pretrained(str(result.run_dir / "model"), local_files_only=True)
     assert model.config.id2label == {0: "negative", 1: "neutral", 2: "positive"}
     labels = json.loads((result.run_dir / "model" / "label_map.json").read_text(encoding="utf-8"))
-    assert labels  # the label map is saved beside the model
+    assert labels["labels"] == ["negative", "neutral", "positive"]  # the label map, saved beside the model
+    assert labels["label2id"] == {"negative": 0, "neutral": 1, "positive": 2}
 
 
 @pytest.mark.slow

@@ -121,3 +121,19 @@ def resolve_max_length(config: Any, tokenizer: Any = None, default: int = DEFAUL
         return int(mml)
     return default
 
+
+
+def config_vocab_size(folder: Path) -> int | None:
+    """``vocab_size`` of a checkpoint's config.json (or of its ``text_config``), None when unreadable.
+
+    Example: ``config_vocab_size(Path("runs/q/model"))`` → ``2000``."""
+    import json
+
+    try:
+        cfg = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for c in (cfg, cfg.get("text_config") or {}):
+        if isinstance(c, dict) and isinstance(c.get("vocab_size"), int):
+            return c["vocab_size"]
+    return None

@@ -362,15 +362,10 @@ def _rows_problem(model_dir: Path, largest: int, rows: int) -> str:
 
 
 def _config_rows(model_dir: Path) -> int | None:
-    """``vocab_size`` of config.json (or of its ``text_config``), to check the tokenizer before any work."""
-    try:
-        cfg = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    for c in (cfg, cfg.get("text_config") or {}):
-        if isinstance(c.get("vocab_size"), int):
-            return c["vocab_size"]
-    return None
+    """``vocab_size`` of config.json, to check the tokenizer before any work."""
+    from jazari_nlp.modeling.loading import config_vocab_size
+
+    return config_vocab_size(model_dir)
 
 
 def _heldout_loss(model: Any, tok: Any, texts: list[str], progress: bool) -> dict[str, Any] | None:

@@ -281,7 +281,7 @@ def build_classifier(model_source: Any, tokenizer: Any, labels: list[str], *, al
     with ``num_labels``, ``id2label``/``label2id`` and the tokenizer's ``pad_token_id`` (the last non-pad token is
     the one classified). Example: ``build_classifier(Path("runs/q/model"), tok, ["neg", "pos"])``."""
     import torch
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers import AutoModelForSequenceClassification
 
     from jazari_nlp.training.config import ModelConfig, checkpoint_problem
 
@@ -313,23 +313,15 @@ def build_classifier(model_source: Any, tokenizer: Any, labels: list[str], *, al
         if model.get_input_embeddings().weight.shape[0] < len(tokenizer):
             model.resize_token_embeddings(len(tokenizer))
         return model
-    cfg: ModelConfig = model_source
-    sizes: dict[str, Any] = {
-        "vocab_size": len(tokenizer), "hidden_size": cfg.hidden_size, "num_hidden_layers": cfg.num_layers,
-        "num_attention_heads": cfg.num_heads, "max_position_embeddings": cfg.max_position_embeddings,
-        "tie_word_embeddings": cfg.tie_word_embeddings, "bos_token_id": tokenizer.bos_token_id,
-        "eos_token_id": tokenizer.eos_token_id,
-    }
-    if cfg.architecture != "gpt2":
-        sizes["num_key_value_heads"] = cfg.num_kv_heads or cfg.num_heads
-        sizes["intermediate_size"] = cfg.intermediate_size or 4 * cfg.hidden_size
-    sizes.update(cfg.config_overrides)
+    from jazari_nlp.training.lm import spec_config
+
+    config = spec_config(model_source, tokenizer, **head)
     try:
-        config = AutoConfig.for_model(cfg.architecture, **sizes, **head)
         return AutoModelForSequenceClassification.from_config(config, dtype=torch.float32)
     except ValueError as e:
         first = (str(e).strip().splitlines() or ["ValueError"])[0]
-        raise InputError(f"model.architecture: {cfg.architecture!r} gives no sequence classifier ({first})") from None
+        raise InputError(f"model.architecture: {model_source.architecture!r} gives no sequence classifier "
+                         f"({first})") from None
 
 
 def _max_positions(model: Any) -> int | None:

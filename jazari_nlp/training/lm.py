@@ -26,6 +26,7 @@ from typing import Any
 
 from jazari_nlp.errors import InputError
 from jazari_nlp.hf_logging import quiet_transformers
+from jazari_nlp.runs import write_json
 from jazari_nlp.training.config import ModelConfig, TrainConfig
 from jazari_nlp.training.packing import collate_packed, enable_packed_attention
 
@@ -35,7 +36,7 @@ log = logging.getLogger("jazari_nlp.train")
 def build_model(cfg: ModelConfig, tokenizer: Any, allow_network: bool = False) -> Any:
     """A new model from the spec, or the local checkpoint; the embeddings fit the tokenizer."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM
 
     dtype = _torch_dtype(cfg.dtype, torch)
     if cfg.path is not None:
@@ -55,6 +56,16 @@ def build_model(cfg: ModelConfig, tokenizer: Any, allow_network: bool = False) -
         if model.get_input_embeddings().weight.shape[0] < len(tokenizer):
             model.resize_token_embeddings(len(tokenizer))
         return model
+    config = spec_config(cfg, tokenizer)
+    model = AutoModelForCausalLM.from_config(config, dtype=dtype)
+    return model
+
+
+def spec_config(cfg: ModelConfig, tokenizer: Any, **extra: Any) -> Any:
+    """The transformers config of a new model from the spec (sizes, the tokenizer's vocabulary and special ids,
+    ``config_overrides``); ``extra`` adds keys (a classifier's labels). Example: ``spec_config(model_cfg, tok)``."""
+    from transformers import AutoConfig
+
     sizes: dict[str, Any] = {
         "vocab_size": len(tokenizer),
         "hidden_size": cfg.hidden_size,
@@ -70,12 +81,11 @@ def build_model(cfg: ModelConfig, tokenizer: Any, allow_network: bool = False) -
         sizes["num_key_value_heads"] = cfg.num_kv_heads or cfg.num_heads
         sizes["intermediate_size"] = cfg.intermediate_size or 4 * cfg.hidden_size
     sizes.update(cfg.config_overrides)
+    sizes.update(extra)
     try:
-        config = AutoConfig.for_model(cfg.architecture, **sizes)
+        return AutoConfig.for_model(cfg.architecture, **sizes)
     except ValueError as e:
         raise InputError(f"model.architecture: {cfg.architecture!r} is not a transformers model type ({e})") from None
-    model = AutoModelForCausalLM.from_config(config, dtype=dtype)
-    return model
 
 
 def _torch_dtype(name: str, torch: Any) -> Any:
@@ -109,11 +119,6 @@ def mixed_blocks(sources: dict[str, Iterable[str]], tokenizer: Any, train_cfg: T
         return pack_blocks(mixed, train_cfg.block_size, cache_dir), report
     except InputError as e:
         raise InputError(f"{e} (train.block_size, train.mix.token_budget)") from None
-
-
-def write_json_file(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
 
 
 def packed_blocks(texts: Iterable[str], tokenizer: Any, block_size: int, cache_dir: Path, *,
@@ -206,7 +211,8 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
             if train_cfg.mix is not None:
                 dataset, mix_report = mixed_blocks(sources or {}, tokenizer, train_cfg, ckpt_dir / "data_cache",
                                                    seed=seed)
-                write_json_file(out_dir / "mix_report.json", mix_report)
+                out_dir.mkdir(parents=True, exist_ok=True)
+                write_json(out_dir / "mix_report.json", mix_report)
             else:
                 dataset = packed_blocks(texts, tokenizer, train_cfg.block_size, ckpt_dir / "data_cache",
                                         num_proc=train_cfg.dataloader_workers or 1)

@@ -298,15 +298,9 @@ def lora_report(peft_model: Any) -> dict[str, Any]:
 
 def _base_rows(model: Any) -> int | None:
     """Embedding rows of the checkpoint the model was loaded from (its config.json), when it is a local folder."""
-    where = Path(getattr(model, "name_or_path", "") or "")
-    try:
-        cfg = json.loads((where / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    for c in (cfg, cfg.get("text_config") or {}):
-        if isinstance(c.get("vocab_size"), int):
-            return c["vocab_size"]
-    return None
+    from jazari_nlp.modeling.loading import config_vocab_size
+
+    return config_vocab_size(Path(getattr(model, "name_or_path", "") or ""))
 
 
 def save_adapter(peft_model: Any, out_dir: Path, tokenizer: Any = None) -> Path:
