@@ -19,6 +19,7 @@ from jazari_nlp.config import STAGES, ConfigError, ExperimentConfig, dump_yaml, 
 from jazari_nlp.offline import apply_network_policy
 from jazari_nlp.runs import RunDir, environment, write_json
 from jazari_nlp.safety import output_lock
+from jazari_nlp.stage_store import attach_shared_stages
 
 log = logging.getLogger("jazari_nlp")
 
@@ -361,11 +362,17 @@ def run_experiment(
         results = []
         rank, world = distributed_rank()
         started = time.time()
+        # corpus and tokenizer outputs live in the stage store, found by their key: a sweep reuses them
+        attach_shared_stages(cfg, run, forced=redo, rank=rank)
         if rank == 0:
             # A redone stage invalidates every later one, including those not run now (`jazari train --force`
             # leaves eval to be redone by the next `jazari run`, never marked complete on the old model).
             for stage in redo:
-                run.reset(stage)
+                if stage not in run.shared:
+                    run.reset(stage)
+                elif stage not in wanted:
+                    with _entry_lock(run, stage):
+                        run.reset(stage)
         for stage in [s for s in present if s in wanted]:
             if rank != 0 and stage != "train":
                 # Under `accelerate launch`/`torchrun` only rank 0 runs the single-process stages; the other
@@ -373,32 +380,9 @@ def run_experiment(
                 marker = _wait_for_marker(run, stage, started if stage in redo else 0.0)
                 results.append(StageResult(stage, "skipped", 0.0, marker.get("summary", {})))
                 continue
-            if stage in redo:
-                pass  # reset above
-            elif run.is_done(stage):
-                marker = run.marker(stage)
-                log.info("stage %s: already complete, skipped", stage)
-                results.append(StageResult(stage, "skipped", 0.0, marker.get("summary", {})))
-                if on_stage:
-                    on_stage(stage, "skipped")
-                continue
-            elif rank == 0:
-                run.reset(stage, keep=_keep(stage, run))
-            _require_upstream(stage, present, run, source)
-            if on_stage:
-                on_stage(stage, "start")
-            log.info("stage %s: start", stage)
-            t0 = time.perf_counter()
-            out = run.stage_dir(stage)
-            out.mkdir(parents=True, exist_ok=True)
-            summary = STAGE_FUNCS[stage](cfg, run, out, progress)
-            seconds = time.perf_counter() - t0
-            if rank == 0:
-                run.mark_done(stage, summary, seconds)
-            log.info("stage %s: done in %.1fs %s", stage, seconds, summary)
-            results.append(StageResult(stage, "ran", seconds, summary))
-            if on_stage:
-                on_stage(stage, "done")
+            with _entry_lock(run, stage):  # a shared stage: one builder; another run needing it waits, then reuses
+                result = _run_stage(cfg, run, stage, redo, present, source, progress, on_stage, rank)
+            results.append(result)
         if rank != 0:
             return RunResult(run.path, run.sha256, results)
         write_json(run.path / "summary.json", {"config_sha256": run.sha256, "stages": [r.__dict__ for r in results]})
@@ -408,6 +392,47 @@ def run_experiment(
     finally:
         lock.release()
         _detach_log(handler)
+
+
+def _run_stage(cfg: ExperimentConfig, run: RunDir, stage: str, redo: set[str], present: list[str], source: Any,
+               progress: bool, on_stage: Callable[[str, str], None] | None, rank: int) -> StageResult:
+    if stage in redo:
+        if stage in run.shared:
+            run.reset(stage)  # the others were reset before the loop; a shared one under its entry lock
+    elif run.is_done(stage):
+        marker = run.marker(stage)
+        # "reused": a shared stage another run built (the marker names the config that made it)
+        status = "reused" if stage in run.shared and marker.get("config_sha256") != run.sha256 else "skipped"
+        log.info("stage %s: already complete (%s), %s", stage, run.stage_dir(stage), status)
+        if on_stage:
+            on_stage(stage, "skipped")
+        return StageResult(stage, status, 0.0, marker.get("summary", {}))
+    elif rank == 0:
+        run.reset(stage, keep=_keep(stage, run))
+    _require_upstream(stage, present, run, source)
+    if on_stage:
+        on_stage(stage, "start")
+    log.info("stage %s: start", stage)
+    t0 = time.perf_counter()
+    out = run.stage_dir(stage)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = STAGE_FUNCS[stage](cfg, run, out, progress)
+    seconds = time.perf_counter() - t0
+    if rank == 0:
+        run.mark_done(stage, summary, seconds)
+    log.info("stage %s: done in %.1fs %s", stage, seconds, summary)
+    if on_stage:
+        on_stage(stage, "done")
+    return StageResult(stage, "ran", seconds, summary)
+
+
+def _entry_lock(run: RunDir, stage: str) -> Any:
+    """The store entry's lock for a shared stage (waits for another run building it), else nothing."""
+    import contextlib
+
+    if stage not in run.shared or distributed_rank()[0] != 0:
+        return contextlib.nullcontext()
+    return run.store.lock(run.shared[stage], what=f"{stage} stage (shared, for run {run.path})")
 
 
 def distributed_rank() -> tuple[int, int]:

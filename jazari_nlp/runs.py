@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from jazari_nlp.safety import UnsafeOutput, prepare_output_dir, remove_outputs, write_atomic
+from jazari_nlp.stage_store import is_stage_link
 
 STAGE_DIRS = {"corpus": "corpus", "tokenizer": "tokenizer", "train": "model", "eval": "eval"}
 # Everything jazari writes at the top of a run directory (anything else there is never touched).
@@ -71,14 +72,18 @@ class RunDir:
     def __init__(self, path: Path, sha256: str):
         self.path = path
         self.sha256 = sha256
+        # stages whose outputs live in the stage store (jazari_nlp.stage_store): stage -> entry folder
+        self.shared: dict[str, Path] = {}
+        self.store: Any = None
 
     @classmethod
     def open(cls, path: Path, config_yaml: str, sha256: str, seed: int = 0, config_dir: Path | None = None,
              allow_existing: bool = False) -> RunDir:
         """Create (and mark) or reopen the run directory of this config; refuse a folder jazari did not make
         (``allow_existing``: use it, touching nothing that was there) and one made by another config."""
-        prepare_output_dir(path, "run", RUN_OUTPUTS, allow_existing=allow_existing,
-                           details={"config_sha256": sha256})
+        # the links jazari made to shared stage outputs are its own; any other link is refused
+        names = [n for n in RUN_OUTPUTS if not is_stage_link(path / n)]
+        prepare_output_dir(path, "run", names, allow_existing=allow_existing, details={"config_sha256": sha256})
         hash_file = path / "config.sha256"
         if hash_file.exists():
             old = hash_file.read_text().strip()
@@ -105,8 +110,16 @@ class RunDir:
             write_json(path / "env.json", environment(seed, cwd=config_dir))
         return run
 
-    def stage_dir(self, stage: str) -> Path:
+    def link_path(self, stage: str) -> Path:
+        """Where the stage's folder (or its link into the stage store) sits in the run directory."""
         return self.path / STAGE_DIRS[stage]
+
+    @staticmethod
+    def complete_at(folder: Path) -> bool:
+        return (Path(folder) / MARKER).is_file()
+
+    def stage_dir(self, stage: str) -> Path:
+        return self.shared.get(stage) or self.path / STAGE_DIRS[stage]
 
     def is_done(self, stage: str) -> bool:
         return (self.stage_dir(stage) / MARKER).is_file()
@@ -135,6 +148,9 @@ class RunDir:
 
         Only inside this marked run directory and never through a symbolic link (a linked stage folder is
         refused: see :func:`jazari_nlp.safety.remove_outputs`)."""
+        if stage in self.shared:  # inside the store entry, under its lock (see the pipeline)
+            self.store.reset(self.shared[stage], keep)
+            return
         d = self.stage_dir(stage)
         if not d.is_dir() and not d.is_symlink():
             return

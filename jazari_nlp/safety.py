@@ -38,7 +38,7 @@ from jazari_nlp.errors import JazariError
 MARKER_NAME = ".jazari-output.json"
 LOCK_NAME = ".jazari-lock"
 KINDS = {"corpus": "corpus output folder", "run": "run directory", "report": "report folder",
-         "model": "model folder"}
+         "model": "model folder", "store": "stage store (shared corpus and tokenizer outputs)"}
 ALLOW_HINT = "--allow-existing (Python: allow_existing=True)"
 # Files a desktop drops into any folder: they do not make a folder "not empty" (and jazari never deletes them).
 DESKTOP_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})

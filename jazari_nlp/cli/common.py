@@ -90,7 +90,7 @@ def summary_table(result: Any) -> Table:
     table.add_column("time", justify="right")
     table.add_column("results")
     for r in result.stages:
-        status = "[green]ran[/]" if r.status == "ran" else "[cyan]skipped (done)[/]"
+        status = {"ran": "[green]ran[/]", "reused": "[cyan]reused (shared)[/]"}.get(r.status, "[cyan]skipped (done)[/]")
         summary = "  ".join(f"{k}={_fmt(v)}" for k, v in r.summary.items() if not isinstance(v, dict | list))
         table.add_row(r.stage, status, f"{r.seconds:.1f}s", summary)
     return table

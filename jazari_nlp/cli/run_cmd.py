@@ -35,6 +35,23 @@ def _run(config: Path, set_: list[str], stages: list[str] | None, force: list[st
         print_results(json.loads(results_file.read_text()))
 
 
+def grid_table(result):
+    """The grid report as a rich table (the same columns as report.md)."""
+    from rich.table import Table
+
+    from jazari_nlp.sweep import _columns, _fmt
+
+    cols = _columns(result.runs)[:3]  # the console shows the first metrics; report.md has them all
+    keys = list(result.runs[0].point) if result.runs else []
+    table = Table(title=f"jazari grid · {result.report_dir}", title_justify="left")
+    for c in ["run", *keys, *cols, "status"]:
+        table.add_column(c, justify="left" if c == "run" else "right", overflow="fold")
+    for r in result.runs:
+        status = "[green]ok[/]" if r.status == "ok" else "[red]failed[/]"
+        table.add_row(r.name, *(_fmt(r.point.get(k)) for k in keys), *(_fmt(r.metrics.get(c)) for c in cols), status)
+    return table
+
+
 def run_stage_command(stage: str):
     def command(
         config: Path = typer.Argument(..., help=CONFIG_ARG_HELP),
@@ -62,6 +79,36 @@ def register(app: typer.Typer) -> None:
         Example: jazari run configs/quickstart.yaml --set train.max_steps=50
         """
         _run(config, set_, None, force, quiet, allow_existing)
+
+    @app.command()
+    def grid(
+        config: Path = typer.Argument(..., help=CONFIG_ARG_HELP),
+        axis: list[str] = typer.Option(..., "--axis", "-a", metavar="KEY=V1,V2",
+                                       help="A key and its values (repeat for more keys: every combination runs). "
+                                       "A YAML list works for values with commas: KEY=[a, b]."),
+        set_: list[str] = typer.Option([], "--set", help=SET_HELP + " Applies to every run."),
+        force: list[str] = typer.Option([], "--force", metavar="STAGE", help=FORCE_HELP),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    ) -> None:
+        """Run a grid of experiments: every combination of the --axis values, one run directory each (NAME-KEY_VALUE-...),
+        sharing the corpus and tokenizer; then a report comparing them (OUTPUT_DIR/_grids/NAME/report.md, .json,
+        .csv, loss_curves.png). Finished runs are skipped; a failed run is reported and the others still run.
+
+        Example: jazari grid configs/quickstart.yaml --axis train.learning_rate=1e-3,2e-3 --axis train.max_steps=100,300
+        """
+        from jazari_nlp.cli.common import fail
+        from jazari_nlp.sweep import run_grid
+
+        def on_run(i: int, n: int, name: str) -> None:
+            if not quiet:
+                console.rule(f"[bold]grid {i}/{n}: {name}")
+
+        result = guarded(lambda: run_grid(config, axis, set_, progress=not quiet, force=force, on_run=on_run))
+        console.print(grid_table(result), highlight=False)
+        console.print(f"report: {result.report_dir / 'report.md'}", highlight=False)
+        if result.failed:
+            fail(f"{len(result.failed)} of {len(result.runs)} runs failed: "
+                 + "; ".join(f"{r.name}: {r.error}" for r in result.failed))
 
     train_cmd = run_stage_command("train")
     train_cmd.__doc__ = """Run only the training stage of an experiment (its earlier stages must be complete).
