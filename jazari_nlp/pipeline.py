@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jazari_nlp.config import STAGES, ConfigError, ExperimentConfig, dump_yaml, load_config
+from jazari_nlp.errors import JazariError
 from jazari_nlp.offline import apply_network_policy
 from jazari_nlp.runs import RunDir, environment, write_json
 from jazari_nlp.safety import output_lock
@@ -55,6 +56,15 @@ def check_consistency(cfg: ExperimentConfig, source: str | Path) -> None:
             problems.append("model.architecture: a new model needs a `tokenizer` section to train its vocabulary")
         if not has_corpus and not cfg.train.files:
             problems.append("train: needs text: add a `corpus` section or set `train.files`")
+        if cfg.train.fused_kernels:  # before the corpus and tokenizer are built, not after
+            import torch
+
+            from jazari_nlp.training.lm import check_fused_kernels
+
+            try:
+                check_fused_kernels(torch)
+            except JazariError as e:
+                problems.append(str(e))
         if cfg.train.eval_steps is not None and cfg.train.mode == "pretrain" and not (has_corpus or cfg.train.eval_files):
             problems.append("train.eval_steps: there is no held-out text: set `train.eval_files`, or add a `corpus` "
                             "section (its heldout split)")
@@ -204,7 +214,7 @@ def stage_train(cfg: ExperimentConfig, run: RunDir, out: Path, progress: bool) -
 
         keys = ("max_steps", "learning_rate", "per_device_batch_size", "gradient_accumulation_steps", "warmup_steps",
                 "weight_decay", "lr_scheduler", "max_grad_norm", "logging_steps", "precision", "dataloader_workers",
-                "gradient_checkpointing")
+                "gradient_checkpointing", "optimizer", "compile", "fused_kernels")
         summary = train_classifier(model_cfg, tokenizer_dir, tcfg.classification, files, out, seed=cfg.seed,
                                    allow_network=cfg.allow_network, progress=progress,
                                    **{k: getattr(tcfg, k) for k in keys})

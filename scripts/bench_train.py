@@ -186,14 +186,15 @@ def _result(name: str, timer: Any, real: int, total: int, steps: int, loss: floa
 
 
 def run_jazari(docs: list[str], tokenizer_dir: Path, shape: Shape, work: Path, *, steps: int, warmup: int,
-               lr: float = 3e-4, seed: int = 0) -> dict[str, Any]:
-    """``train_causal_lm`` on ``docs`` (packed blocks, position ids restarting per document, no padding)."""
+               lr: float = 3e-4, seed: int = 0, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``train_causal_lm`` on ``docs`` (packed blocks, position ids restarting per document, no padding);
+    ``options``: more ``train:`` keys (``{"compile": True, "fused_kernels": True}``)."""
     from jazari_nlp.training.config import TrainConfig
     from jazari_nlp.training.lm import train_causal_lm
 
     total = warmup + steps
     cfg = TrainConfig(max_steps=total, per_device_batch_size=shape.batch, block_size=shape.block, learning_rate=lr,
-                      logging_steps=10, save_steps=total + 1, lr_scheduler="cosine")
+                      logging_steps=10, save_steps=total + 1, lr_scheduler="cosine", **(options or {}))
     timer = _timer_class()(warmup)
     with _with_callback(timer):
         summary = train_causal_lm(model_config(shape), cfg, tokenizer_dir, docs, work, seed=seed, progress=False)
@@ -297,7 +298,8 @@ def issue_shape_matmul_parameters(vocab: int = 32000) -> int:
 
 
 def bench(docs: list[str], shape: Shape = Shape(), *, steps: int = 20, warmup: int = 3, repeats: int = 2,
-          vocab_size: int = 2000, seed: int = 0, work: Path | None = None) -> dict[str, Any]:
+          vocab_size: int = 2000, seed: int = 0, work: Path | None = None,
+          options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Alternate the two runs ``repeats`` times on ``docs``; returns each run and each side's best.
     Example: ``bench(documents(), Shape(hidden=64, layers=1, block=64, batch=4), steps=5)["ratio"]``."""
     from datasets.utils.logging import disable_progress_bar
@@ -310,7 +312,7 @@ def bench(docs: list[str], shape: Shape = Shape(), *, steps: int = 20, warmup: i
         runs: list[dict[str, Any]] = []
         for r in range(repeats):
             kw = {"steps": steps, "warmup": warmup, "seed": seed}
-            runs.append(run_jazari(docs, tok_dir, shape, work / f"jazari-{r}", **kw))
+            runs.append(run_jazari(docs, tok_dir, shape, work / f"jazari-{r}", options=options, **kw))
             runs.append(run_plain_trainer(docs, tok_dir, shape, work / f"plain-{r}", **kw))
         lengths = _doc_lengths(docs, tok_dir)
     best = {side: max((x for x in runs if x["name"].startswith(side)), key=lambda x: x["tokens_per_s"])
@@ -371,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="cuda: bf16 autocast (fp32 weights) on both sides, and MFU against 989 TFLOP/s")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--compile", action="store_true", help="jazari side: train.compile (torch.compile)")
+    p.add_argument("--fused-kernels", action="store_true", help="jazari side: train.fused_kernels (Liger, CUDA)")
     a = p.parse_args(argv)
     if a.device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # both Trainers pick the GPU when one is visible
@@ -386,8 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     if shape.hidden % shape.heads:
         raise SystemExit(f"--hidden {shape.hidden} is not divisible by --heads {shape.heads}")
     docs = documents(a.data, seed=a.seed, max_docs=a.max_docs)
+    options = {k: True for k, on in (("compile", a.compile), ("fused_kernels", a.fused_kernels)) if on}
     report = bench(docs, shape, steps=a.steps, warmup=a.warmup, repeats=a.repeats, vocab_size=a.vocab_size,
-                   seed=a.seed)
+                   seed=a.seed, options=options)
     print(format_report(report, a.device))
     if a.device == "cuda" and a.shape != "issue":
         n = issue_shape_matmul_parameters()

@@ -62,7 +62,9 @@ def test_tokenize_one_row_per_document_with_eos_cached_on_disk(tok, tmp_path):
     docs = tokenize_documents((t for t in TEXTS), tok, tmp_path)  # a generator: read once
     kept = [t for t in TEXTS if t.strip()]
     assert len(docs) == 5  # the empty document gives no row
-    assert docs["input_ids"] == [tok(t, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for t in kept]
+    eos = [tok.eos_token_id]
+    # each document starts with EOS, as evaluation scores it (its first word is predicted after EOS), and ends with it
+    assert docs["input_ids"] == [eos + tok(t, add_special_tokens=False)["input_ids"] + eos for t in kept]
     assert docs.features["input_ids"].feature.dtype == "int32"
     assert count_tokens(docs) == sum(len(r) for r in docs["input_ids"])
     files = _mtimes(docs)
@@ -73,7 +75,25 @@ def test_tokenize_one_row_per_document_with_eos_cached_on_disk(tok, tmp_path):
     changed = tokenize_documents(TEXTS[:-1], tok, tmp_path)
     assert set(_mtimes(changed)) != set(files) and len(changed) == 4
     no_eos = tokenize_documents(TEXTS, tok, tmp_path, add_eos=False)
-    assert no_eos[0]["input_ids"] == docs[0]["input_ids"][:-1]
+    assert no_eos[0]["input_ids"] == docs[0]["input_ids"][1:-1]
+    no_lead = tokenize_documents(TEXTS, tok, tmp_path, lead_eos=False)
+    assert no_lead[0]["input_ids"] == docs[0]["input_ids"][1:]
+
+
+def test_the_first_word_of_every_document_is_trained_after_eos(tok, tmp_path):
+    """Evaluation scores a document's first token after EOS; training must learn exactly that (only the leading
+    EOS itself, which would be predicted from the previous document, is masked)."""
+    docs = tokenize_documents(TEXTS, tok, tmp_path)
+    blocks = pack_blocks(docs, 16, tmp_path)
+    eos = tok.eos_token_id
+    starts = 0
+    for b in blocks:
+        ids, pos, labels = b["input_ids"], b["position_ids"], b["labels"]
+        for i in range(1, len(ids) - 1):
+            if pos[i] == 0 and pos[i - 1] != -1 and ids[i] == eos and pos[i + 1] == 1:  # a document starts here
+                starts += 1
+                assert labels[i] == -100 and labels[i + 1] == ids[i + 1] != eos
+    assert starts >= 3
 
 
 def test_tokenizer_change_is_a_new_cache(tiny, tmp_path):

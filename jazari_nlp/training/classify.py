@@ -352,6 +352,9 @@ def train_classifier(
     precision: str = "auto",
     dataloader_workers: int = 0,
     gradient_checkpointing: bool = False,
+    optimizer: str = "adamw_torch_fused",
+    compile: bool = False,
+    fused_kernels: bool = False,
     allow_network: bool = False,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -371,7 +374,9 @@ def train_classifier(
                           "gradient_accumulation_steps": gradient_accumulation_steps, "warmup_steps": warmup_steps,
                           "weight_decay": weight_decay, "lr_scheduler_type": lr_scheduler,
                           "max_grad_norm": max_grad_norm, "logging_steps": logging_steps,
-                          "dataloader_num_workers": dataloader_workers,
+                          "dataloader_num_workers": dataloader_workers, "optim": optimizer,
+                          "torch_compile": compile, "logging_nan_inf_filter": False,
+                          "use_liger_kernel": fused_kernels,
                       }, precision=precision, gradient_checkpointing=gradient_checkpointing)
 
 
@@ -502,6 +507,10 @@ def _train(model_source: Any, tokenizer_dir: Path, cfg: ClassificationConfig, tr
         return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
                 **{f"f1_{k}": v for k, v in m["per_label_f1"].items() if v is not None}}
 
+    if hp.get("use_liger_kernel"):
+        from jazari_nlp.training.lm import check_fused_kernels
+
+        check_fused_kernels(torch)
     ckpt_dir = out_dir / "checkpoints"
     args = TrainingArguments(
         output_dir=str(ckpt_dir), eval_strategy="steps", eval_steps=cfg.eval_steps, save_strategy="steps",

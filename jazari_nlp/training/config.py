@@ -161,6 +161,14 @@ class TrainConfig(TextFilesSection):
         "auto", description="auto: bf16 on a GPU that supports it, fp32 on CPU."
     )
     gradient_checkpointing: bool = False
+    compile: bool = Field(False, description="torch.compile the model (GPU throughput; the first steps compile, "
+                          "CPU runs need a C++ compiler).")
+    optimizer: Literal["adamw_torch_fused", "adamw_torch", "adafactor"] = Field(
+        "adamw_torch_fused", description="The optimizer (transformers' `optim`): fused AdamW (one kernel for all "
+        "parameters), plain AdamW or Adafactor.")
+    fused_kernels: bool = Field(False, description="Liger's fused Triton kernels (RMSNorm, RoPE, SwiGLU, fused linear "
+                                "cross-entropy) for Llama/Mistral/Qwen/Gemma: needs a CUDA GPU and `pip install "
+                                "liger-kernel`.")
     max_train_documents: int | None = Field(None, ge=1)
     dataloader_workers: int = Field(0, ge=0)
     mode: Literal["pretrain", "sft", "classification"] = Field(

@@ -138,6 +138,25 @@ def packed_blocks(texts: Iterable[str], tokenizer: Any, block_size: int, cache_d
         raise InputError(f"{e} (train.block_size, or train.files / the corpus train split)") from None
 
 
+def _liger(train_cfg: Any, torch: Any) -> bool:
+    """``train.fused_kernels``: Liger's Triton kernels, which need CUDA and the liger-kernel package."""
+    if not getattr(train_cfg, "fused_kernels", False):
+        return False
+    check_fused_kernels(torch)
+    return True
+
+
+def check_fused_kernels(torch: Any) -> None:
+    import importlib.util
+
+    if not torch.cuda.is_available():
+        raise InputError("train.fused_kernels: Liger's kernels are Triton kernels for CUDA GPUs; this machine has "
+                         "none: set train.fused_kernels to false")
+    if importlib.util.find_spec("liger_kernel") is None:
+        raise InputError("train.fused_kernels: the liger-kernel package is not installed: `pip install "
+                         "liger-kernel`, or set train.fused_kernels to false")
+
+
 def _precision(cfg: TrainConfig, torch: Any) -> dict[str, bool]:
     cuda = torch.cuda.is_available()
     choice = cfg.precision
@@ -260,6 +279,11 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
         disable_tqdm=not progress,
         dataloader_num_workers=train_cfg.dataloader_workers,
         use_cpu=not torch.cuda.is_available(),
+        optim=train_cfg.optimizer,
+        torch_compile=train_cfg.compile,
+        use_liger_kernel=_liger(train_cfg, torch),
+        # the NaN/inf filter reads the loss on the host every step (a device sync); a NaN loss is logged as NaN
+        logging_nan_inf_filter=False,
         **_precision(train_cfg, torch),
     )
     trainer = Trainer(model=model, args=args, train_dataset=dataset, eval_dataset=eval_dataset,
