@@ -84,12 +84,15 @@ def translit_cer(shared: Path) -> None:
     if gold.exists():
         rows = [ln.split("\t") for ln in gold.read_text(encoding="utf-8").splitlines()
                 if ln and not ln.startswith("#")]
-        from jazari_nlp.text.arabizi import arabic_word_to_latin
+        from jazari_nlp.text.arabizi import arabic_word_to_latin, transliterate
 
-        fwd = [(arab, latin_word_to_arabic(latin)) for arab, latin in rows]
+        fwd = [(arab, transliterate(latin)) for arab, latin in rows]
+        rules = [(arab, transliterate(latin, use_model=False)) for arab, latin in rows]
         back = [(latin.lower(), arabic_word_to_latin(arab).lower()) for arab, latin in rows]
         print(f"\n## transliteration on {len(rows)} hand-written gold words")
-        print(f"Latin->Arabic CER {cer(fwd):.3f}   Arabic->Latin CER {cer(back):.3f}")
+        print(f"Latin->Arabic CER {cer(fwd):.3f} (use_model=False {cer(rules):.3f})   "
+              f"Arabic->Latin CER {cer(back):.3f}")
+        print("DODa's ~39,000 word/phrase pairs, held-out split and the peers: python scripts/bench_translit.py")
     variants = []
     for path in sorted((shared / "doda_v1").glob("*/*.csv")):
         with path.open(encoding="utf-8") as fh:

@@ -1,19 +1,35 @@
 """Arabizi (Darija in Latin script) <-> Arabic-script Darija.
 
-Latin -> Arabic: a lexicon of frequent words (``tables/arabizi_lexicon.tsv``) first, then rules read left to
-right, longest match first: digits that are letters (2 ء, 3 ع, 5 خ, 7 ح, 9 ق, 8 ه or غ with ``eight``),
-digraphs (kh gh ch sh dj ou), capitals for emphatics (D ض, S ص, T ط), the article (word-initial ``l`` +
-consonant -> ال), vowels (``a`` -> ا, ``e`` is a schwa and dropped except word-initially, ``i`` -> ي,
-``o``/``u`` -> و) and doubled letters written once. French and English words stay in Latin script
-(``tables/foreign_words.tsv``, accents, and the language model when ``use_model``).
+Latin -> Arabic, in the spelling of DODa (Darija Open Dataset) and common Arabizi: a lexicon of words whose
+spelling the rules cannot guess (``tables/arabizi_lexicon.tsv``) first, then rules read left to right,
+longest match first:
+
+- digits that are letters (3 ع, 5 خ, 7 ح, 9 ق, 8 ه or غ with ``eight``; 2 is the hamza, written on the seat
+  DODa gives it: ``2ana`` أنا, ``ma2`` ماء, ``khaTi2`` خاطئ), digraphs (kh gh ch sh, 3' 7');
+- capitals are the emphatics (S ص, D ض, T ط) wherever they stand, even first (``Tbib`` طبيب): DODa and most
+  Arabizi writers never capitalize a sentence start; a word in capitals only (``SALAM``) is read in lower case,
+  and a capitalized lexicon word (``Salam``) is that word;
+- a word-initial ``l`` is a letter, not the article (``lbes`` لبس, ``lkas`` لكاس, as DODa writes words); a
+  doubled first sun letter is the assimilated article (``ddar`` الدار), and after ``l`` or it a final ``-a``
+  is the feminine ة (``lmdrsa`` لمدرسة);
+- vowels: ``a`` -> ا (first: أ; a first ``aa`` is عا), ``i`` -> ي (first: إ), ``o``/``u``/``ou`` -> و
+  (a first ``o`` is أ, a first ``ou`` و), ``e`` is a schwa and is not written; ``i`` ``o`` ``u`` before a doubled consonant are short and not written
+  (``7obb`` حب, ``kiddab`` كداب), before two different consonants they are (``firma`` فيرما); doubled letters
+  are written once (no shadda).
+
+French and English words stay in Latin script: the words of ``tables/foreign_words.tsv`` and accented words;
+with ``use_model``, in a text with two or more of those, also the words the test :func:`looks_foreign` finds
+(``-tion``, ``-ment``, ``eau``...) or with a silent final ``-e`` (``voiture``). Alone among Darija words such a
+word is a loanword and is written in Arabic script, as DODa does. The test is this module's own: it does not
+import the language identifier (which imports :func:`foreign_words` from here), so there is no import circle.
 
 Arabic -> Latin: the lexicon reversed, then one Latin spelling per letter in the DODa convention
 (ح 7, ع 3, ق 9, خ kh, ش ch, ص S, ض D, ط T) with vowels guessed from و and ي.
 
 Example::
 
-    >>> transliterate("wach nta mzyan? 3afak jib lkhobz")
-    'واش نتا مزيان؟ عافاك جيب الخبز'
+    >>> transliterate("salam, kidayr? bghit chi haja zwina")
+    'سلام، كيداير؟ بغيت شي حاجة زوينة'
 """
 
 from __future__ import annotations
@@ -28,14 +44,22 @@ _ARAB_WORD = re.compile(r"[\u0621-\u064a\u0671-\u06d3\u06ad\u0763\u06a4\u067e\u0
 _HAS_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _ACCENTED = re.compile(r"[àâçéèêëîïôûùüÿœæ]", re.IGNORECASE)
 
-_DIGITS = {"2": "ء", "3": "ع", "5": "خ", "7": "ح", "9": "ق"}
-_DIGRAPHS = {"kh": "خ", "gh": "غ", "ch": "ش", "sh": "ش", "dj": "ج", "ou": "و", "3'": "غ", "7'": "خ",
-             "aa": "ا", "ee": "ي", "ii": "ي", "oo": "و", "ei": "ي", "ay": "اي", "ai": "اي"}
+_DIGRAPHS = {"kh": "خ", "gh": "غ", "ch": "ش", "sh": "ش", "3'": "غ", "7'": "خ"}
+_LONG_VOWELS = {"aa": "a", "ou": "o", "oo": "o", "ii": "i", "ee": "i"}
 _CONSONANTS = {"b": "ب", "t": "ت", "j": "ج", "d": "د", "r": "ر", "z": "ز", "s": "س", "f": "ف", "q": "ق",
                "k": "ك", "l": "ل", "m": "م", "n": "ن", "h": "ه", "w": "و", "y": "ي", "g": "ڭ", "v": "ڤ",
-               "p": "پ", "x": "ش", "c": "ك", "D": "ض", "S": "ص", "T": "ط", "Z": "ظ", "H": "ح"}
-_VOWELS = set("aeiou")
-_SUN_OR_MOON_START = set("bcdfghjklmnpqrstvwxyzDSTZH23579")
+               "p": "پ", "x": "ش", "c": "ك", "D": "ض", "S": "ص", "T": "ط", "Z": "ظ", "H": "ح",
+               "3": "ع", "5": "خ", "7": "ح", "9": "ق", "2": "ء"}
+_EMPHATICS = set("DSTZH")
+_FIRST_VOWEL = {"a": "أ", "i": "إ", "o": "أ", "e": "إ", "A": "عا", "I": "إي", "O": "و"}
+_LAST_VOWEL = {"a": "ا", "i": "ي", "o": "و", "e": ""}
+_MID_VOWEL = {"a": "ا", "i": "ي", "o": "و", "e": ""}
+# French/English spellings that Arabizi does not produce (on DODa's Darija words they match only loanwords)
+_FOREIGN_SHAPE = re.compile(r"(?:tion|sion|ment|ique|isme|iste|eur|eux|euse|ette|ance|ence|able|ible|ing|ould|"
+                            r"ture)s?$|eau|^(?:qu|ph|wh)")
+# l + consonant, or a doubled sun letter (the assimilated article), then at least two more letters
+_NOUN_WITH_ARTICLE = re.compile(r"(?:l(?![aeiouyl])|tt|dd|rr|zz|ss|SS|DD|TT|nn|ll|chch|jj)\w{2,}a$")
+_SILENT_E = re.compile(r"[^aeiou3579]e[s]?$")
 
 
 @lru_cache(maxsize=1)
@@ -47,9 +71,20 @@ def _lexicon() -> tuple[dict[str, str], dict[str, str]]:
             continue
         arab, *latins = [c for c in line.split("\t") if c]
         for latin in latins:
-            to_arab.setdefault(latin.lower(), arab)
+            to_arab.setdefault(latin, arab)
         to_latn.setdefault(arab, latins[0])
     return to_arab, to_latn
+
+
+def _lookup(word: str) -> str | None:
+    """The lexicon's Arabic for ``word``: as written, else in lower case when only its first letter (or every
+    letter) is a capital, so ``Salam`` and ``SALAM`` find ``salam`` but ``Sa7bi`` is not ``sa7bi``."""
+    lexicon = _lexicon()[0]
+    if word in lexicon:
+        return lexicon[word]
+    if word[1:] == word[1:].lower() or word.isupper():
+        return lexicon.get(word.lower())
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -63,105 +98,164 @@ def foreign_words() -> dict[str, str]:
     return words
 
 
-def latin_word_to_arabic(word: str, eight: str = "ه") -> str:
-    """Rules for one Arabizi word (no lexicon).
-
-    Example::
-
-        >>> latin_word_to_arabic("lmghrib")
-        'المغرب'
-    """
-    lexicon, _ = _lexicon()
-    if word.lower() in lexicon:
-        return lexicon[word.lower()]
-    # Capitals mark emphatics only inside a word; a capitalized first letter is just a sentence start.
-    if word[:1].isupper() and not any(c.isdigit() for c in word) and (len(word) == 1 or word[1:].islower()):
-        word = word[0].lower() + word[1:]
-    if word.isupper() and len(word) > 1:
-        word = word.lower()
-    out: list[str] = []
+def _units(word: str) -> list[tuple[str, str]]:
+    """``word`` as ``("C", arabic letter)`` and ``("V", a|e|i|o)`` units, longest match first; ``("V", "A")``
+    etc. (upper case) for long vowels written twice (``aa``, ``ii``, ``ou``) and ``("X", char)`` for the rest."""
+    out: list[tuple[str, str]] = []
     i, n = 0, len(word)
-    if n > 2 and word[0] == "l" and word[1] in _SUN_OR_MOON_START and word[1] != "l":
-        out.append("ال")
-        i = 1
-    elif n > 2 and word[:2] == "el" and word[2] in _SUN_OR_MOON_START:
-        out.append("ال")
-        i = 2
     while i < n:
-        two, ch = word[i:i + 2], word[i]
-        low2 = two.lower() if not any(c in "DSTZH" for c in two) else two
-        if low2 in _DIGRAPHS and not (low2 in ("ay", "ai") and i + 2 < n and word[i + 2] in _VOWELS):
-            arab = _DIGRAPHS[low2]
+        two = word[i:i + 2]
+        low2 = two.lower() if not (two[:1] in _EMPHATICS or two[1:] in _EMPHATICS) else two
+        ch = word[i]
+        if low2 in _DIGRAPHS:
+            out.append(("C", _DIGRAPHS[low2]))
+            i += 2
+        elif low2 in _LONG_VOWELS:
+            out.append(("V", _LONG_VOWELS[low2].upper()))
             i += 2
         elif ch == "8":
-            arab, i = eight, i + 1
-        elif ch in _DIGITS:
-            arab, i = _DIGITS[ch], i + 1
-        elif ch in _CONSONANTS or ch.lower() in _CONSONANTS:
-            arab, i = _CONSONANTS.get(ch, _CONSONANTS.get(ch.lower())), i + 1
-        elif ch.lower() in _VOWELS:
-            v = ch.lower()
-            first = not out
+            out.append(("C", "8"))  # ه or غ: chosen when rendering
             i += 1
-            if v == "a":
-                arab = "ا" if not first else "ا"
-            elif v == "e":
-                arab = "ا" if first else ""
-            elif v in "iou" and not first and _closed(word, i):
-                arab = ""  # a short vowel in a closed syllable is not written: lkhobz -> الخبز
-            elif v == "i":
-                arab = "ي" if not first else "إ"
-            else:
-                arab = "و" if not first else "أو"
-        elif ch == "'":
-            arab, i = "", i + 1
+        elif ch in _CONSONANTS or ch.lower() in _CONSONANTS:
+            out.append(("C", _CONSONANTS.get(ch) or _CONSONANTS[ch.lower()]))
+            i += 1
+        elif ch.lower() in "aeiou":
+            out.append(("V", "o" if ch.lower() == "u" else ch.lower()))
+            i += 1
         else:
-            arab, i = ch, i + 1
-        if arab and out and arab == out[-1] and arab not in "اوي":
-            continue  # doubled consonant (gemination) is written once
-        if arab == "ا" and out and out[-1] == "ا":
+            out.append(("X", "" if ch == "'" else ch))
+            i += 1
+    return out
+
+
+def _geminate_next(units: list[tuple[str, str]], j: int) -> bool:
+    """True when the two units after ``j`` are the same consonant (``kk`` in ``sokkar``)."""
+    return j + 2 < len(units) and units[j + 1][0] == units[j + 2][0] == "C" and units[j + 1][1] == units[j + 2][1]
+
+
+def _hamza(out: list[str], nxt: tuple[str, str], final: bool) -> int:
+    """Write the hamza (Arabizi ``2``) as DODa does; return 2 when it took the vowel after it, else 1.
+
+    At the start and before a, on alif (``2ana`` أنا, ``t2akhor`` تأخر); before e on the line (``t2ejjlo``
+    تءجلو), as after a long a (``tsa2el`` تساءل, ``ma2`` ماء); after o on waw (``mo2min`` مؤمن), after i on
+    ya (``khaTi2`` خاطئ), before i on ya (``fa2iza`` فائزة); ``final``: the vowel after it ends the word."""
+    v = nxt[1].lower() if nxt[0] == "V" else ""
+    prev = out[-1] if out else ""
+    if not out:
+        out.append({"i": "إ", "e": "ء"}.get(v, "أ"))
+        return 2 if v else 1
+    if prev in ("و", "ي") and len(out) > 1 and v in ("", "o", "i"):
+        out[-1] = "ؤ" if prev == "و" else "ئ"  # the vowel before is the seat: mo2min, khaTi2
+        return 2 if v else 1
+    if prev == "ا" and len(out) > 1 and v in ("", "e"):
+        out.append("ء")
+        return 2 if v else 1
+    if v == "e":
+        out.append("ء")
+        return 1
+    seat = {"a": "أ", "i": "ئ", "o": "أ" if final else "ؤ"}.get(v, "ء")  # nch2o نشأ
+    out.append(seat)
+    return 2 if v else 1
+
+
+def _render(units: list[tuple[str, str]], eight: str) -> str:
+    out: list[str] = []
+    n = len(units)
+    last = max((j for j, (k, _) in enumerate(units) if k != "X"), default=-1)
+    j = 0
+    if n > 2 and units[0][0] == units[1][0] == "C" and units[0][1] == units[1][1] and units[0][1] != "ء":
+        out.append("ال")  # a doubled first consonant is the assimilated article: ttaman التمن, DDo الضو
+    while j < n:
+        kind, val = units[j]
+        if kind == "C" and val == "ء":
+            if not (j and units[j - 1] == units[j]):  # 22 is one hamza
+                j += _hamza(out, units[j + 1] if j + 1 < n else ("", ""), j + 1 == last) - 1
+            j += 1
             continue
-        out.append(arab)
+        if kind == "C":
+            # a doubled consonant (gemination) is written once; one repeated after a vowel is written again
+            if not (j and units[j - 1] == units[j]):
+                out.append(eight if val == "8" else val)
+        elif kind == "V":
+            v, long_ = val.lower(), val.isupper()
+            if not out:
+                letter = _FIRST_VOWEL[val]
+            elif long_:
+                letter = _MID_VOWEL[v] or "ي"
+            elif j == last:
+                letter = _LAST_VOWEL[v]
+            elif v in "io" and _geminate_next(units, j) or units[j + 1] == ("C", _MID_VOWEL[v]):
+                letter = ""  # not written before a doubled consonant (sokkar سكر) or its own glide (zawiya زاوية)
+            else:
+                letter = _MID_VOWEL[v]
+            if letter and not (letter == "ا" and out and out[-1] in ("ا", "أ", "آ")):
+                out.append(letter)
+        else:
+            out.append(val)
+        j += 1
     return "".join(out)
 
 
-def _closed(word: str, i: int) -> bool:
-    """True when the two letters after position ``i`` are consonants (the syllable is closed)."""
-    nxt = word[i:i + 2].lower()
-    return len(nxt) == 2 and all(c not in _VOWELS and c != "'" for c in nxt) and nxt not in _DIGRAPHS
+def latin_word_to_arabic(word: str, eight: str = "ه") -> str:
+    """One Arabizi word in Arabic script: the lexicon, else the rules.
+
+    Example::
+
+        >>> latin_word_to_arabic("Tbib")
+        'طبيب'
+    """
+    found = _lookup(word)
+    if found is not None:
+        return found
+    if len(word) > 1 and word.isupper():
+        word = word.lower()  # shouting, not emphatics
+    elif word[:1].isupper() and word[:1] not in _EMPHATICS:
+        word = word[0].lower() + word[1:]
+    out = _render(_units(word), eight)
+    if out.endswith("ا") and _NOUN_WITH_ARTICLE.match(word) and not word.endswith(("aa", "na", "ha")):
+        out = out[:-1] + "ة"  # the article marks a noun, and a noun's final -a is the feminine ة: lkhdma لخدمة
+    return out
 
 
-def _is_foreign(word: str, tags: dict[int, str] | None, idx: int) -> bool:
+def looks_foreign(word: str) -> bool:
+    """True when ``word`` is spelled as French or English and never as Arabizi (``-tion``, ``-ment``, ``eau``,
+    ``qu-``...): what ``transliterate(use_model=True)`` adds to the word table in a text that has French or
+    English words in it.
+
+    Example::
+
+        >>> looks_foreign("information"), looks_foreign("m3lomat")
+        (True, False)
+    """
     low = word.lower()
-    if low in _lexicon()[0]:
+    return len(low) >= 4 and low.isalpha() and low.isascii() and bool(_FOREIGN_SHAPE.search(low))
+
+
+def _is_foreign(word: str, use_model: bool, french_context: bool) -> bool:
+    low = word.lower()
+    if _lookup(word) is not None:
         return False
     if low in foreign_words() or _ACCENTED.search(word):
         return True
-    if any(c.isdigit() for c in word):
+    if not (use_model and french_context) or any(c.isdigit() or c in _EMPHATICS for c in word):
         return False
-    return bool(tags) and tags.get(idx) in ("fra_Latn", "eng_Latn", "spa_Latn") and len(word) >= 4
+    # Among other French/English words, a French spelling or a silent final -e (voiture, ecole) is French too;
+    # alone in Darija it is a loanword, written in Arabic script as DODa does (bureau بيرو)
+    return looks_foreign(word) or (len(low) >= 4 and bool(_SILENT_E.search(low)))
 
 
 def latin_to_arabic(text: str, eight: str = "ه", keep_foreign: bool = True, use_model: bool = True) -> str:
     """Arabizi text to Arabic script; non-word characters (punctuation, emoji) are kept, ``?`` ``,`` ``;``
     become ``؟`` ``،`` ``؛``."""
-    tags: dict[int, str] | None = None
-    if keep_foreign and use_model:
-        try:
-            from jazari_nlp.text.langid import tag_words
-
-            tags = {i: lab for i, (_, lab) in enumerate(tag_words(" ".join(_LATN_WORD.findall(text))))}
-        except Exception:
-            tags = None
-    counter = iter(range(10**9))
+    words = _LATN_WORD.findall(text)
+    table = foreign_words()
+    french = sum(w.lower() in table or bool(_ACCENTED.search(w)) for w in words) >= 2
 
     def repl(m: re.Match) -> str:
         word = m.group(0)
-        idx = next(counter)
-        if not _HAS_LETTER.search(word) and not any(c in "2357 9" for c in word[1:-1] if word[:1].isalpha()):
-            if not re.search(r"[a-zA-Z]", word):
-                return word  # a number stays a number
-        if keep_foreign and _is_foreign(word, tags, idx):
+        if not _HAS_LETTER.search(word):
+            return word  # a number stays a number
+        if keep_foreign and _is_foreign(word, use_model, french):
             return word
         return latin_word_to_arabic(word, eight)
 
@@ -221,7 +315,8 @@ def transliterate(text: str, source: str = "ary_Latn", target: str = "ary_Arab",
     """Arabizi -> Arabic script (default) or back (``source="ary_Arab", target="ary_Latn"``).
 
     Options: ``eight`` (``"ه"`` or ``"غ"``: what 8 stands for), ``keep_foreign`` (French/English words stay
-    Latin), ``use_model`` (let the language model spot those words), ``emphatic_caps`` (ص ض ط -> S D T).
+    Latin), ``use_model`` (in a text with French/English words, also keep the words
+    :func:`looks_foreign` finds; never used on a lone word), ``emphatic_caps`` (ص ض ط -> S D T).
 
     Example::
 
@@ -243,4 +338,4 @@ def transliterate(text: str, source: str = "ary_Latn", target: str = "ary_Arab",
 
 
 __all__ = ["transliterate", "latin_to_arabic", "arabic_to_latin", "latin_word_to_arabic", "arabic_word_to_latin",
-           "foreign_words"]
+           "foreign_words", "looks_foreign"]
