@@ -95,8 +95,9 @@ def run_grid(config: str | Path, axes: dict[str, list[Any]] | list[str], overrid
              *, progress: bool = True, force: list[str] | None = None, on_run: Any = None) -> GridResult:
     """Run every point of the grid (``axes``: ``{"train.learning_rate": [1e-3, 3e-3]}`` or ``--axis`` strings),
     then write the report comparing the runs. Configs are all validated before the first run starts."""
+    from jazari_nlp.checks import check_consistency
     from jazari_nlp.errors import JazariError
-    from jazari_nlp.pipeline import check_consistency, run_experiment
+    from jazari_nlp.pipeline import run_experiment
 
     config = Path(config)
     try:

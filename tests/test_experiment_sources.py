@@ -58,3 +58,29 @@ def test_registered_alias_survives_worker_processes(tmp_path):
     res = run_experiment(cfg, progress=False)
     rows = list(iter_rows(corpus_files(res.run_dir / "corpus", "train"), ["lang"]))
     assert len(rows) == 4 and {r["lang"] for r in rows} == {"rif_Latn3"}
+
+
+def test_a_corpus_run_as_train_and_eval_files_gives_its_train_and_heldout_splits(tmp_path, caplog):
+    """``train.files: [RUN_DIR]`` trains on the run's corpus train split only (never its heldout split nor its
+    manifest and logs); ``eval.files`` / ``train.eval_files`` with a corpus folder score its heldout split."""
+    from test_stage_store import make_config
+
+    corpus_run = run_experiment(make_config(tmp_path, name="base"), stages=["corpus"], progress=False).run_dir
+    train_n = sum(1 for _ in iter_rows(corpus_files(corpus_run / "corpus", "train"), ["text"]))
+    held_n = sum(1 for _ in iter_rows(corpus_files(corpus_run / "corpus", "heldout"), ["text"]))
+    assert train_n > 0 and held_n > 0
+    cfg = tmp_path / "cont.yaml"
+    cfg.write_text(f"""name: cont
+output_dir: runs
+tokenizer: {{vocab_size: 300, files: ["{corpus_run / 'corpus' / 'train'}"]}}
+model: {{architecture: llama, hidden_size: 32, num_layers: 1, num_heads: 2, max_position_embeddings: 64}}
+train: {{max_steps: 2, block_size: 32, per_device_batch_size: 4, files: ["{corpus_run}"],
+        eval_files: ["{corpus_run / 'corpus'}"]}}
+eval: {{files: ["{corpus_run / 'corpus'}"], batch_size: 8}}
+""", encoding="utf-8")
+    with caplog.at_level("INFO", logger="jazari_nlp.train"):
+        res = run_experiment(cfg, progress=False)
+    packed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("packed ")]
+    # training: the documents of the train split, nothing else; held-out loss during training: the heldout split
+    assert f"of {train_n} documents" in packed[0] and f"of {held_n} documents" in packed[1]
+    assert res.stages[2].summary["documents"] == held_n

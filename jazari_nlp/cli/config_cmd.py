@@ -24,8 +24,8 @@ def validate(
 
     Example: jazari config validate configs/quickstart.yaml --set train.max_steps=10
     """
+    from jazari_nlp.checks import check_consistency
     from jazari_nlp.config import load_config
-    from jazari_nlp.pipeline import check_consistency
 
     def go():
         cfg = load_config(config, set_)
