@@ -27,6 +27,15 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from jazari_nlp.corpus.config import CorpusConfig
 from jazari_nlp.errors import JazariError
 from jazari_nlp.evaluation.config import EvalConfig
+from jazari_nlp.overrides import (  # noqa: F401 - re-exported: older imports from here keep working
+    MAX_YAML_NODES,
+    PATH_KEYS,
+    _expanded_size,
+    _rebase_value,
+    apply_override,
+    parse_override,
+    safe_load_bounded,
+)
 from jazari_nlp.schema import ConfigPath, StrictModel
 from jazari_nlp.text.registry import LanguageSpec
 from jazari_nlp.tokenization.config import TokenizerConfig
@@ -47,6 +56,15 @@ class ExperimentConfig(StrictModel):
         "(off: nothing is downloaded)."
     )
     run_dir: ConfigPath | None = Field(None, description="Explicit run directory (default: output_dir/name).")
+    share_stages: bool = Field(
+        True, description="Keep the corpus and tokenizer outputs in a stage store addressed by the hash of their "
+        "own config and inputs, so that runs sharing them (a sweep over training settings) reuse them instead of "
+        "rebuilding; the run directory links to them. false: every stage inside the run directory."
+    )
+    stage_store: ConfigPath | None = Field(
+        None, description="Folder of the shared stage outputs (default: `_stages` beside the run directory, "
+        "e.g. runs/_stages)."
+    )
     languages: list[LanguageSpec] = Field(
         default_factory=list, description="Extra language varieties for the registry (code, script, name, aliases)."
     )
@@ -82,7 +100,7 @@ class ExperimentConfig(StrictModel):
             raise ValueError("use letters, digits, '.', '_' and '-' only (it names a folder)")
         return v
 
-    @field_validator("output_dir", "run_dir")
+    @field_validator("output_dir", "run_dir", "stage_store")
     @classmethod
     def _a_folder(cls, v: Path | None) -> Path | None:
         from jazari_nlp.safety import not_a_folder
@@ -109,7 +127,9 @@ class ExperimentConfig(StrictModel):
         return self.model_dump(mode="json", exclude_none=True)
 
     def sha256(self) -> str:
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        # where shared outputs are kept changes no result: not part of the experiment's identity
+        payload = json.dumps(self.model_dump(mode="json", exclude={"share_stages", "stage_store"}), sort_keys=True,
+                             ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -124,56 +144,6 @@ class ConfigError(JazariError):
 
 # --------------------------------------------------------------------------------------------------------------
 # Reading, composition, overrides
-
-
-# A YAML alias repeats a whole subtree without writing it again: nine nested lists of nine aliases ("billion
-# laughs") are 1 KB of text and 9**9 nodes once walked. Configs are small; a document whose aliases expand past
-# this many nodes is refused before anything walks it.
-MAX_YAML_NODES = 100_000
-
-
-def safe_load_bounded(text: str) -> Any:
-    """``yaml.safe_load`` that raises ``ValueError`` when aliases expand past ``MAX_YAML_NODES`` or make a loop.
-
-    The check runs on PyYAML's node graph, where an alias is one shared node, so it costs one pass over the
-    text's own nodes. Example: ``safe_load_bounded("a: &x [1, 2]\nb: *x")`` → ``{'a': [1, 2], 'b': [1, 2]}``.
-    """
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        try:
-            size = _expanded_size(node, {}, set())
-        except RecursionError:
-            raise ValueError("YAML nested too deeply (or aliases make a loop): flatten the document") from None
-        if size > MAX_YAML_NODES:
-            raise ValueError(f"YAML aliases expand to more than {MAX_YAML_NODES:,} nodes (anchors repeating "
-                             "anchors): write the values out, or share a base file with `extends:`")
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int]) -> int:
-    """Number of nodes ``node`` stands for once every alias is expanded (stops counting past the limit)."""
-    if isinstance(node, yaml.ScalarNode):
-        return 1
-    key = id(node)
-    if key in memo:
-        return memo[key]
-    if key in active:
-        raise ValueError("YAML aliases make a loop (an anchor used inside itself): remove the alias")
-    active.add(key)
-    children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
-    total = 1
-    for child in children:
-        total += _expanded_size(child, memo, active)
-        if total > MAX_YAML_NODES:
-            break
-    active.discard(key)
-    memo[key] = total
-    return total
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -239,11 +209,6 @@ def _compose(path: Path, origins: dict[str, Path], seen: tuple[Path, ...] = ()) 
     return merged
 
 
-# Keys whose values are paths: they are made absolute against the file that wrote them, so that a base
-# config's relative paths keep meaning what they meant in the base file.
-PATH_KEYS = {"output_dir", "run_dir", "path", "paths", "files", "model_path", "benchmarks", "input"}
-
-
 def _rebase_paths(data: Any, base: Path) -> None:
     if isinstance(data, dict):
         for key, value in data.items():
@@ -257,54 +222,6 @@ def _rebase_paths(data: Any, base: Path) -> None:
     elif isinstance(data, list):
         for item in data:
             _rebase_paths(item, base)
-
-
-def _rebase_value(value: Any, base: Path) -> Any:
-    if isinstance(value, str) and value and "://" not in value and not value.startswith(("hf:", "hub:")):
-        p = Path(value).expanduser()
-        return str(p if p.is_absolute() else base / p)
-    if isinstance(value, list):
-        return [_rebase_value(v, base) for v in value]
-    return value
-
-
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"train.learning_rate=3e-4"`` → (["train", "learning_rate"], 0.0003). Values are read as YAML."""
-    if "=" not in text:
-        raise ValueError(f"override {text!r} must look like key.path=value")
-    key, raw = text.split("=", 1)
-    parts = [p for p in key.strip().split(".") if p]
-    if not parts:
-        raise ValueError(f"override {text!r} has an empty key")
-    try:
-        value = safe_load_bounded(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return parts, value
-
-
-def apply_override(data: dict, parts: list[str], value: Any, cwd: Path) -> None:
-    """Set ``data[parts[0]][parts[1]]... = value`` in a raw config mapping (lists indexed by number); path
-    values are made absolute against ``cwd``. Used for ``--set`` on experiments and on ``corpus build --input``."""
-    node = data
-    for part in parts[:-1]:
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-            continue
-        if not isinstance(node, dict):
-            raise ValueError(f"cannot set {'.'.join(parts)}: {part!r} is not inside a mapping")
-        if not isinstance(node.get(part), dict | list):
-            node[part] = {}
-        node = node[part]
-    last = parts[-1]
-    if parts[-1] in PATH_KEYS:
-        value = _rebase_value(value, cwd)
-    if isinstance(node, list) and last.isdigit() and int(last) < len(node):
-        node[int(last)] = value
-    elif isinstance(node, dict):
-        node[last] = value
-    else:
-        raise ValueError(f"cannot set {'.'.join(parts)}")
 
 
 def load_raw(path: str | Path, overrides: list[str] | None = None) -> tuple[dict[str, Any], dict[str, Path]]:

@@ -95,7 +95,16 @@ class TextFilesSection(StrictModel):
     def _files_have_field(self, info: ValidationInfo):
         files = getattr(self, self.files_key, None)
         if files and not (info.context or {}).get("skip_exists"):
+            from jazari_nlp.corpus_layout import resolve
             from jazari_nlp.readers import expand_inputs, files_field_problems
+
+            # a corpus run stands for its shards of one split: heldout for evaluation, train otherwise
+            # (tokenizer.sources reads corpus runs its own way: tokenizer.files are plain files)
+            files, missing = resolve(files, "heldout" if self.section == "eval" else "train") \
+                if self.section in ("train", "eval") else (files, [])
+            if missing:
+                raise ValueError(f"{self.files_key}: {', '.join(missing)} is a corpus run without its "
+                                 f"{'heldout' if self.section == 'eval' else 'train'} split: build its corpus first")
 
             # a glob that matches nothing stops the stage later (any of them, for benchmarks): say it now
             found, empty, _ = expand_inputs(files)

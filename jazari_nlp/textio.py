@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from jazari_nlp.readers import iter_texts  # noqa: F401 - the stages' text reader lives in readers.py
+from jazari_nlp.readers import iter_texts  # noqa: F401 - the stages' text reader lives in readers/
 
 
 def iter_rows(files: list[Path], columns: list[str]) -> Iterator[dict]:

@@ -266,7 +266,7 @@ def test_decontamination_that_cannot_read_or_index_fails(tmp_path):
 
 
 def test_a_language_id_model_that_cannot_predict_fails_the_build(tmp_path, monkeypatch):
-    from jazari_nlp.corpus import steps
+    from jazari_nlp.corpus.builtin_steps import langid as steps
     from jazari_nlp.text.langid import LangIdError
 
     class Broken:

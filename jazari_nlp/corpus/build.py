@@ -29,10 +29,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jazari_nlp.corpus.config import CorpusConfig
+from jazari_nlp.corpus.builtin_steps.dedup import NearDedup, near_dedup_estimate, signature_docs
+from jazari_nlp.corpus.config import STEP_SPECS, CorpusConfig
+from jazari_nlp.corpus.quiet import quiet_datatrove as _quiet_datatrove  # noqa: F401 - older imports
 from jazari_nlp.errors import JazariError
 
-GLOBAL_STEPS = ("exact_dedup", "near_dedup")
 OUTPUTS = ("train", "heldout", "rejects", "_work", "manifest.json")
 KEEP_IN_WORK = ("logs", "fingerprint")  # what a finished build needs to be recognized as finished
 
@@ -56,59 +57,31 @@ def _fingerprint(cfg: CorpusConfig, seed: int, units: list[tuple[int, str]]) -> 
 
 
 def _blocks(cfg: CorpusConfig) -> list[dict[str, Any]]:
-    """Cut the step list into passes: each pass may start with a dedup filter and end with a dedup signature."""
+    """Cut the step list into passes: each pass may start with a global step's filter (dedup) and end with its
+    signature. Entries are ``(name, kind, step config, step object)``."""
     blocks, cur = [], {"filter": None, "steps": [], "sig": None}
     for i, (kind, step_cfg) in enumerate(cfg.step_list()):
         name = f"{i + 1:02d}_{kind}"
-        if kind in GLOBAL_STEPS:
-            cur["sig"] = (name, kind, step_cfg)
+        spec = STEP_SPECS[kind]
+        entry = (name, kind, step_cfg, spec.step(name, step_cfg))
+        if spec.is_global:
+            cur["sig"] = entry
             blocks.append(cur)
-            cur = {"filter": (name, kind, step_cfg), "steps": [], "sig": None}
+            cur = {"filter": entry, "steps": [], "sig": None}
         else:
-            cur["steps"].append((name, kind, step_cfg))
+            cur["steps"].append(entry)
     blocks.append(cur)
     return blocks
 
 
 def _needs_match(blocks: list[dict[str, Any]]) -> bool:
     """Whether a later pass uses the ``match`` text (decontaminate, near dedup, exact dedup on ``match``)."""
-    for block in blocks:
-        for entry in (block["filter"], *block["steps"], block["sig"]):
-            if entry and (entry[1] in ("decontaminate", "near_dedup")
-                          or (entry[1] == "exact_dedup" and entry[2].key == "match")):
-                return True
-    return False
-
-
-def _minhash_config(step_cfg):
-    from datatrove.pipeline.dedup.minhash import MinhashConfig
-    from datatrove.utils.hashing import HashConfig
-
-    return MinhashConfig(n_grams=step_cfg.n_grams, num_buckets=step_cfg.num_buckets,
-                         hashes_per_bucket=step_cfg.hashes_per_bucket, seed=step_cfg.seed,
-                         hash_config=HashConfig(precision=step_cfg.precision))
-
-
-def _exact_config(step_cfg):
-    from datatrove.pipeline.dedup.exact_dedup import ExactDedupConfig
-
-    from jazari_nlp.corpus.steps import DEDUP_KEYS
-
-    return ExactDedupConfig(content_getter=DEDUP_KEYS[step_cfg.key])
-
-
-def near_dedup_estimate(step_cfg, n_docs: int) -> dict[str, float]:
-    """Disk for signatures and memory for the bucket/cluster stages, in MB. Example: 1M docs → ~950 MB disk."""
-    hash_bytes = step_cfg.precision // 8
-    per_doc = step_cfg.num_buckets * (step_cfg.hashes_per_bucket * hash_bytes + 4)
-    return {"docs": n_docs, "signature_disk_mb": round(n_docs * per_doc / 2**20, 2),
-            # the bucket stage holds one signature per file in a heap; the cluster stage ~100 B per duplicate
-            "bucket_memory_mb": round(per_doc / step_cfg.num_buckets * 64 / 2**20 + 1, 2),
-            "cluster_memory_mb_upper": round(n_docs * 100 / 2**20, 2)}
+    return any(entry and STEP_SPECS[entry[1]].step.uses_match(entry[2])
+               for block in blocks for entry in (block["filter"], *block["steps"], block["sig"]))
 
 
 def _rejects(folder: str, name: str, write: bool, default_reason: str | None = None):
-    from jazari_nlp.corpus.steps import RejectWriter
+    from jazari_nlp.corpus.writers import RejectWriter
 
     return RejectWriter(folder, name, default_reason, write=write)
 
@@ -120,21 +93,14 @@ def _owned(step):
     return step
 
 
-def _step(name: str, kind: str, step_cfg, rejects: str, write: bool):
-    from jazari_nlp.corpus import steps as S
-
-    cls = {"repair": S.Repair, "normalize": S.Normalize, "langid": S.LangId, "quality": S.QualityFilter,
-           "pii": S.Pii, "decontaminate": S.Decontaminate}[kind]
-    return _owned(cls(name, step_cfg, exclusion_writer=_rejects(rejects, name, write)))
-
-
 class _Plan:
     """The executors of one build, in order, each with its logging folder."""
 
     def __init__(self, cfg: CorpusConfig, out: Path, seed: int, units, prefixes):
-        from jazari_nlp.corpus import steps as S
+        from jazari_nlp.corpus import passes as P
+        from jazari_nlp.corpus.writers import CorpusWriter
 
-        self.cfg, self.out = cfg, out
+        self.cfg, self.out, self.units = cfg, out, units
         self.quiet = True  # datatrove logs warnings only on the console (its task logs keep everything)
         work = out / "_work"
         rejects, write = str(out / "rejects"), cfg.output.write_rejects  # counted per source even when not written
@@ -145,60 +111,46 @@ class _Plan:
         for p, block in enumerate(blocks):
             pipe: list = []
             if p == 0:
-                pipe += [S.SourceReader(cfg.sources, units, prefixes),
-                         _owned(S.ReadCheck("00_read", exclusion_writer=_rejects(rejects, "00_read", write)))]
+                self.reader = P.SourceReader(cfg.sources, units, prefixes)
+                pipe += [self.reader, _owned(P.ReadCheck("00_read", exclusion_writer=_rejects(rejects, "00_read", write)))]
             else:
-                pipe.append(S.InterReader(str(work / f"pass{p - 1}")))
+                pipe.append(P.InterReader(str(work / f"pass{p - 1}")))
             if block["filter"]:
-                name, kind, step_cfg = block["filter"]
-                if kind == "exact_dedup":
-                    pipe.append(_owned(S.ExactDuplicateFilter(
-                        name, data_folder=str(work / "exact_dups"), config=_exact_config(step_cfg),
-                        exclusion_writer=_rejects(rejects, name, write, "exact_duplicate"))))
-                else:
-                    pipe.append(_owned(S.NearDuplicateFilter(
-                        name, input_folder=str(work / "minhash_remove"),
-                        exclusion_writer=_rejects(rejects, name, write, "near_duplicate"))))
-            pipe += [_step(name, kind, c, rejects, write) for name, kind, c in block["steps"]]
+                name, _, _, step = block["filter"]
+                pipe.append(_owned(step.pass_filter(work, _rejects(rejects, name, write, step.default_reason))))
+            pipe += [_owned(P.StepFilter(step, exclusion_writer=_rejects(rejects, name, write)))
+                     for name, _, _, step in block["steps"]]
             if block["sig"] is None:
-                pipe.append(S.CorpusWriter(str(out), seed=seed, heldout_fraction=cfg.heldout_fraction,
-                                           max_file_size=cfg.output.shard_max_mb * 2**20,
-                                           compression=None if cfg.output.compression == "none"
-                                           else cfg.output.compression, extra_columns=cfg.kept_fields()))
+                pipe.append(CorpusWriter(str(out), seed=seed, heldout_fraction=cfg.heldout_fraction,
+                                         max_file_size=cfg.output.shard_max_mb * 2**20,
+                                         compression=None if cfg.output.compression == "none"
+                                         else cfg.output.compression, extra_columns=cfg.kept_fields()))
                 self.stages.append((f"pass {p}", pipe, tasks, work / "logs" / f"pass{p}"))
                 continue
-            name, kind, step_cfg = block["sig"]
-            if kind == "near_dedup" or step_cfg.key == "match":
-                pipe.append(S.MatchKey())
-            pipe.append(S.inter_writer(str(work / f"pass{p}"), keep_match=_needs_match(blocks[p + 1:])))
-            if kind == "exact_dedup":
-                from datatrove.pipeline.dedup.exact_dedup import ExactDedupSignature, ExactFindDedups
-
-                pipe.append(ExactDedupSignature(str(work / "exact_sig"), config=_exact_config(step_cfg)))
-                self.stages.append((f"pass {p}", pipe, tasks, work / "logs" / f"pass{p}"))
-                self.stages.append((f"{name}: find duplicates",
-                                    [ExactFindDedups(str(work / "exact_sig"), str(work / "exact_dups"),
-                                                     config=_exact_config(step_cfg))], 1, work / "logs" / "exact_find"))
-            else:
-                from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets, MinhashDedupCluster
-
-                mh = _minhash_config(step_cfg)
-                pipe.append(S.JazariMinhashSignature(str(work / "minhash_sig"), config=mh))
-                self.stages.append((f"pass {p}", pipe, tasks, work / "logs" / f"pass{p}"))
+            name, kind, step_cfg, step = block["sig"]
+            if step.uses_match(step_cfg):
+                pipe.append(P.MatchKey())
+            pipe.append(P.inter_writer(str(work / f"pass{p}"), keep_match=_needs_match(blocks[p + 1:])))
+            pipe += step.signature(work)
+            self.stages.append((f"pass {p}", pipe, tasks, work / "logs" / f"pass{p}"))
+            if isinstance(step, NearDedup):
                 self.near = (name, step_cfg, len(self.stages) - 1)
-                self.stages.append((f"{name}: LSH buckets",
-                                    [MinhashDedupBuckets(str(work / "minhash_sig"), str(work / "minhash_buckets"),
-                                                         config=mh, only_dedup_in_index=False)],
-                                    step_cfg.num_buckets, work / "logs" / "minhash_buckets"))
-                self.stages.append((f"{name}: clusters",
-                                    [MinhashDedupCluster(str(work / "minhash_buckets"), str(work / "minhash_remove"),
-                                                         config=mh)], 1, work / "logs" / "minhash_cluster"))
+            for label, stage_pipe, stage_tasks, logname in step.stages(work):
+                self.stages.append((f"{name}: {label}", stage_pipe, stage_tasks, work / "logs" / logname))
+
+    def cut_pieces(self) -> None:
+        """Cut the big line-based files into byte ranges for the tasks of pass 0, counting their line numbers in
+        one pass over each such file (done once here rather than in every task: see ``sources.work_pieces``)."""
+        from jazari_nlp.corpus.sources import work_pieces
+
+        tasks = self.cfg.executor.tasks
+        self.reader.pieces, self.reader.pieces_world_size = work_pieces(self.cfg.sources, self.units, tasks), tasks
 
     def executor(self, i: int, depends=None):
         label, pipe, tasks, logdir = self.stages[i]
         ex = self.cfg.executor
         if ex.type == "local":
-            from jazari_nlp.corpus.steps import LocalExecutor
+            from jazari_nlp.corpus.passes import LocalExecutor
 
             return LocalExecutor(pipe, tasks=tasks, workers=min(ex.workers, tasks), logging_dir=str(logdir),
                                  start_method=ex.start_method, skip_completed=True, quiet=self.quiet)
@@ -218,51 +170,6 @@ class _Plan:
 
 
 # --------------------------------------------------------------------------------------------- running
-
-
-def _quiet_datatrove() -> None:
-    """datatrove re-adds an INFO console logger around every task; keep its task log files, print warnings only."""
-    import functools
-    import sys
-
-    import datatrove.executor.base as base
-    import datatrove.executor.local as local
-    import datatrove.pipeline.dedup.exact_dedup as exact
-    import datatrove.pipeline.dedup.minhash as minhash
-    import datatrove.utils.logging as dlog
-    from loguru import logger
-
-    if getattr(base.add_task_logger, "_jazari_quiet", False):
-        return
-    for mod in (exact, minhash):  # the dedup stages draw tqdm bars
-        mod.tqdm = functools.partial(mod.tqdm, disable=True)
-
-    def console() -> None:
-        logger.remove()
-        # one line per message: a failing task's traceback goes to its task log (the error itself is raised, and
-        # reported once: a full disk as one `error:` line, a bug with its traceback)
-        logger.add(sys.stderr, level="WARNING", format=lambda _: "datatrove | {level} | {message}\n",
-                   filter=lambda r: "No .remove file" not in r["message"])  # normal: no near duplicates there
-
-    def add_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
-        console()
-        logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
-
-        def sink(message) -> None:
-            try:
-                logfile.write(message)
-                logfile.flush()
-            except (OSError, ValueError):  # a full disk (reported by the build) or a closed log: not a second error
-                pass
-
-        logger.add(sink, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {message}")
-        return logfile
-
-    add_task_logger._jazari_quiet = True
-    base.add_task_logger = add_task_logger
-    dlog.setup_default_logger = console
-    console()
-    del local  # imported so that its module-level logger use sees the patched handlers
 
 
 def _escape(text: str) -> str:
@@ -298,14 +205,10 @@ def _preflight(cfg: CorpusConfig, allow_network: bool):
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise CorpusBuildError("; ".join(problems[:5]) + more)
     for kind, step_cfg in cfg.step_list():
-        if kind == "decontaminate" and step_cfg.benchmarks:
-            from jazari_nlp.corpus.decontam import benchmark_index
-            from jazari_nlp.readers import ReadError
-
-            try:  # read and indexed once here, so an unreadable or empty benchmark stops the build before work
-                benchmark_index(list(step_cfg.benchmarks), step_cfg.text_field, step_cfg.n, step_cfg.min_item_words)
-            except ReadError as e:
-                raise CorpusBuildError(str(e)) from None
+        try:  # e.g. decontaminate reads its benchmarks once here: an unreadable or empty one stops the build first
+            STEP_SPECS[kind].step.preflight(step_cfg)
+        except JazariError as e:
+            raise CorpusBuildError(str(e)) from None
     return units, unit_prefixes(cfg.sources, units), warnings
 
 
@@ -358,6 +261,7 @@ def _build_locked(cfg: CorpusConfig, out: Path, units, prefixes, warnings, *, se
         _say(progress, f"[green]✓[/] corpus already built (same config and inputs) → {out}")
         _check_alarms(done, cfg, out, progress)  # the alarm settings may have changed: judged again
         return summary_of(done)
+    plan.cut_pieces()
     if plan.near:
         in_bytes = sum(os.path.getsize(p) for _, p in units if p != "hub:" and os.path.isfile(p))
         n_docs, how = estimate_documents(cfg.sources, units)
@@ -373,7 +277,7 @@ def _build_locked(cfg: CorpusConfig, out: Path, units, prefixes, warnings, *, se
         if cfg.executor.type != "local":
             continue
         if plan.near and i == plan.near[2] + 1:
-            n_sig = _sig_docs(out / "_work" / "minhash_sig", plan.near[1])
+            n_sig = signature_docs(out / "_work" / "minhash_sig", plan.near[1])
             est = near_dedup_estimate(plan.near[1], n_sig)
             _say(progress, f"near_dedup: {n_sig:,} signatures, {est['signature_disk_mb']} MB on disk; "
                            f"clustering needs ≤ {est['cluster_memory_mb_upper']} MB RAM")
@@ -402,7 +306,7 @@ def _build_locked(cfg: CorpusConfig, out: Path, units, prefixes, warnings, *, se
 def _run_stage(ex, label: str) -> None:
     """Run one executor; a model that cannot predict (raised in a task) is a CorpusBuildError naming the stage.
     datatrove marks a task complete only after it ran through, so running the build again redoes it."""
-    from jazari_nlp.corpus.steps import LangIdStepError
+    from jazari_nlp.corpus.builtin_steps.langid import LangIdStepError
 
     try:
         ex.run()
@@ -503,11 +407,6 @@ def clean_work(out: Path) -> list[str]:
     names = [p.name for p in sorted(work.iterdir()) if p.name not in KEEP_IN_WORK] if work.is_dir() else []
     # in the marked output folder only, refusing a symlinked _work (its links inside are removed, never followed)
     return [Path(rel).name for rel in remove_outputs(Path(out), [f"_work/{n}" for n in names])]
-
-
-def _sig_docs(folder: Path, step_cfg) -> int:
-    per = step_cfg.hashes_per_bucket * step_cfg.precision // 8 + 4
-    return sum(p.stat().st_size for p in (folder / "bucket_000").glob("*.minhash.sig")) // per
 
 
 def _all_complete(plan: _Plan) -> bool:

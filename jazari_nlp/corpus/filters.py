@@ -30,15 +30,22 @@ from importlib import resources
 from itertools import accumulate
 from typing import Any
 
-from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
+from jazari_nlp.corpus.common import LONG_KINDS, LONG_MIN_WORDS, SOURCE_KINDS
+from jazari_nlp.corpus.thresholds import QualityThresholds, ShortThresholds
 
-from jazari_nlp.corpus.config import (
-    LONG_KINDS,
-    LONG_MIN_WORDS,
-    SOURCE_KINDS,
-    QualityThresholds,
-    ShortThresholds,
-)
+
+@lru_cache(maxsize=1)
+def _datatrove_find_duplicates():
+    from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
+
+    return find_duplicates
+
+
+def find_duplicates(items: list[str]) -> tuple[int, int]:
+    """datatrove's Gopher count of repeated items ``(count, characters)``, imported when first needed: this
+    module loads with the config (the quality step's), and importing datatrove takes about a second."""
+    return _datatrove_find_duplicates()(items)
+
 
 PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»“”‘’…،؛؟۔–—•·"
 LINE_END_PUNCT = tuple(".!?…:;\"'»”)]،؛؟۔")

@@ -19,9 +19,21 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from jazari_nlp.corpus.common import (
+    DROP_PREFIX,
+    FILE_DROP_PREFIX,
+    FILE_KEPT_PREFIX,
+    FILE_READ_PREFIX,
+    KEPT_PREFIX,
+    READ_PREFIX,
+)
+from jazari_nlp.corpus.registry import step_specs
 from jazari_nlp.runs import sha256_file
 
-DEDUP_REASONS = {"exact_dedup": "exact_duplicate", "near_dedup": "near_duplicate"}
+
+def _dedup_reasons() -> dict[str, str]:
+    """``{global step: the reason of its drops}`` (datatrove's dedup filters count drops without one)."""
+    return {name: spec.step.default_reason for name, spec in step_specs().items() if spec.is_global}
 
 
 def _value(v: Any) -> int:
@@ -50,14 +62,14 @@ def write_manifest(plan, out: Path, *, seed: int, warnings: list[str], seconds: 
             stats.setdefault(name, Counter()).update(c)
     steps, rejected = [], Counter()
     read = stats.get("00_read", Counter())["total"]
-    kinds = {"00_read": "read"}
+    kinds, dedup_reasons = {"00_read": "read"}, _dedup_reasons()
     for i, (kind, _) in enumerate(plan.cfg.step_list()):
         kinds[f"{i + 1:02d}_{kind}"] = kind
     for name, kind in kinds.items():
         c = stats.get(name, Counter())
         dropped = {k.removeprefix("dropped_"): v for k, v in c.items() if k.startswith("dropped_") and v}
-        if kind in DEDUP_REASONS and c["dropped"]:
-            dropped = {DEDUP_REASONS[kind]: c["dropped"]}
+        if kind in dedup_reasons and c["dropped"]:
+            dropped = {dedup_reasons[kind]: c["dropped"]}
         counters = {k: v for k, v in c.items() if k not in ("total", "forwarded", "dropped", "doc_len")
                     and not k.startswith("dropped_")}
         steps.append({"step": name, "kind": kind, "in": c["total"], "out": c["forwarded"], "dropped": dropped,
@@ -134,15 +146,6 @@ def _source_counts(out: Path) -> dict[str, int]:
 
 def source_accounting(stats: dict[str, Counter], names: list[str]) -> tuple[dict, dict]:
     """Per source: read, kept, rejected by reason; per file: read, kept, lost (rejected, duplicates apart)."""
-    from jazari_nlp.corpus.steps import (
-        DROP_PREFIX,
-        FILE_DROP_PREFIX,
-        FILE_KEPT_PREFIX,
-        FILE_READ_PREFIX,
-        KEPT_PREFIX,
-        READ_PREFIX,
-    )
-
     reader, writer = stats.get("reader", Counter()), stats.get("writer", Counter())
     sources = {n: {"read": reader[READ_PREFIX + n], "kept": writer[KEPT_PREFIX + n], "rejected": Counter()}
                for n in names}

@@ -12,6 +12,8 @@ cp1252) under ``on_invalid_utf8: decode`` (the default); the encoding used is ke
 A file that fails mid-way (truncated gzip, corrupt parquet) yields the records read before the failure and one
 ``unreadable_file`` record, and the build goes on.
 
+A source's config (:class:`SourceConfig`) lives here too: validating it checks its files' fields.
+
 Example::
 
     docs = list(iter_file(SourceConfig(name="x", paths=["a.jsonl"]), Path("a.jsonl")))
@@ -23,21 +25,83 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
-from jazari_nlp.corpus.config import SourceConfig
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from jazari_nlp.corpus.common import FORMATS, SOURCE_KINDS, language_code
 from jazari_nlp.readers import (
     EXT_FORMATS,  # noqa: F401 - re-exported for older imports
+    ByteRange,
     Item,
     ReadOptions,
     check_fields,
+    cut_ranges,
     detect_format,
     expand_inputs,
     is_dataset_folder,
     iter_items,
+    range_lines,
     sniff_encoding,
 )
+from jazari_nlp.schema import InputGlob, StrictModel
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class SourceConfig(StrictModel):
+    """One input: local files (globs), a ``save_to_disk`` folder or a Hub data set (needs ``allow_network``)."""
+
+    name: str = Field(description="Short name stored in every row's `source` column.")
+    paths: list[InputGlob] = Field(default_factory=list, description="Files or globs, relative to the config.")
+    hub: str | None = Field(None, description="Hub data set id (read only when the experiment allows network).")
+    hub_config: str | None = None
+    hub_split: str = "train"
+    format: Literal[FORMATS] = Field("auto", description="auto: from the file extension (.gz/.zst stripped).")
+    kind: Literal[SOURCE_KINDS] = Field(
+        "auto", description="What the text is, which picks the quality rules: web, news, books (long documents: "
+        "repetition and line-structure rules), social, sentences, lexicon, transcripts (short items: junk, spam, "
+        "link-only and length rules); auto: chosen per document by its length.")
+    text_field: str = "text"
+    id_field: str | None = Field("id", description="Field/column with the input's own id, kept as the row id "
+                                 "(as datatrove does); rows without it get `source/file:line`. None: always that.")
+    keep_fields: list[str] = Field(default_factory=list, description="Input fields carried into the output rows "
+                                   "(labels, topics, dates), as string columns.")
+    language: str | None = Field(None, description="Language hint, e.g. ary_Arab (used by langid `use_hint`).")
+    license: str = "unknown"
+    weight: float = Field(1.0, ge=0, description="Sampling weight recorded in rows and the manifest.")
+    delimiter: str | None = Field(None, description="CSV delimiter (default: sniffed among , ; TAB |); TSV: TAB.")
+    document_per: Literal["line", "paragraph", "file"] = Field("line", description="txt files: what a document is.")
+    on_invalid_utf8: Literal["decode", "reject", "replace"] = Field(
+        "decode", description="decode: bytes that are not UTF-8 are read as Windows-1256 (Arabic) or cp1252 "
+        "(jazari_nlp.text.decode_bytes), `invalid_utf8` if still unreadable; reject: always `invalid_utf8`; "
+        "replace: U+FFFD and keep.")
+    limit: int = Field(-1, description="Read at most this many documents per file (-1: all).")
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, v: str | None, info: ValidationInfo) -> str | None:
+        # skip_exists: a worker re-validating a config already checked (where experiment codes are unknown)
+        if v is None or (info.context or {}).get("skip_exists"):
+            return v
+        return language_code(v, "language")
+
+    @model_validator(mode="after")
+    def _has_input(self) -> SourceConfig:
+        if not self.paths and not self.hub:
+            raise ValueError(f"source {self.name!r}: give `paths` (files/globs) or `hub` (a Hub data set id)")
+        return self
+
+    @model_validator(mode="after")
+    def _fields_exist(self, info: ValidationInfo) -> SourceConfig:
+        # A text_field the files do not have would reject every record as missing_text_field: say it now.
+        if not self.paths or (info.context or {}).get("skip_exists"):
+            return self
+        problems = check_source_fields(self, resolve_source_files(self)[0])
+        if problems:
+            more = f" (and {len(problems) - 3} more files)" if len(problems) > 3 else ""
+            raise ValueError("; ".join(problems[:3]) + more)
+        return self
 
 
 def read_options(src: SourceConfig) -> ReadOptions:
@@ -171,36 +235,6 @@ def item_record(item: Item, src: SourceConfig, prefix: str, path: str) -> dict:
 SPLIT_MIN_BYTES = 4 * 2**20  # below this a file is not worth cutting
 
 
-def _count_newlines(path: Path, end: int) -> int:
-    n, pos = 0, 0
-    with open(path, "rb") as f:
-        while pos < end:
-            chunk = f.read(min(16 * 2**20, end - pos))
-            if not chunk:
-                break
-            n += chunk.count(b"\n")
-            pos += len(chunk)
-    return n
-
-
-def _line_range(path: Path, start: int, end: int) -> Iterator[tuple[int, bytes]]:
-    """``(line number, line)`` for the lines that *begin* in ``[start, end)``; numbers count from the file's
-    start, so ids are the same as when one task reads the whole file."""
-    with open(path, "rb") as f:
-        if start > 0:
-            f.seek(start - 1)
-            f.readline()  # the rest of a line that began before `start` belongs to the previous piece
-        pos = f.tell()
-        index = _count_newlines(path, pos)
-        while pos < end:
-            line = f.readline()
-            if not line:
-                return
-            yield index, line
-            index += 1
-            pos += len(line)
-
-
 def splittable(src: SourceConfig, path: str) -> bool:
     """An uncompressed jsonl file, or a txt file with one document per line, read without a ``limit``."""
     if path == "hub:" or src.limit != -1 or path.lower().endswith((".gz", ".zst", ".zstd")) or not os.path.isfile(path):
@@ -217,39 +251,39 @@ def splittable(src: SourceConfig, path: str) -> bool:
 
 
 def work_pieces(sources: list[SourceConfig], units: list[tuple[int, str]],
-                world_size: int) -> list[tuple[int, tuple[int, int] | None]]:
+                world_size: int) -> list[tuple[int, ByteRange | None]]:
     """``(unit index, byte range or None)`` for every piece of work, so that a few big files still keep every
     task busy: a splittable file bigger than total/world_size bytes (and than SPLIT_MIN_BYTES) is cut into
-    ranges of about that size. Tasks take ``pieces[rank::world_size]``.
+    ranges of about that size. Tasks take ``pieces[rank::world_size]``. The line numbers where the ranges
+    begin are counted here, in one pass over each cut file, so that a task reads its own range only.
 
-    Example: one 200 MB jsonl file and 2 tasks → ``[(0, (0, 100 MB)), (0, (100 MB, 200 MB))]``.
+    Example: one 200 MB jsonl file and 2 tasks → ``[(0, ByteRange(0, 100 MB, 0)), (0, ByteRange(100 MB, 200 MB,
+    n))]``.
     """
     sizes = [os.path.getsize(p) if p != "hub:" and os.path.isfile(p) else 0 for _, p in units]
     target = max(SPLIT_MIN_BYTES, -(-sum(sizes) // max(world_size, 1)))
-    pieces: list[tuple[int, tuple[int, int] | None]] = []
+    pieces: list[tuple[int, ByteRange | None]] = []
     for ui, (si, path) in enumerate(units):
         size = sizes[ui]
         if world_size > 1 and size > target and splittable(sources[si], path):
             step = -(-size // -(-size // target))
-            pieces += [(ui, (a, min(a + step, size))) for a in range(0, size, step)]
+            pieces += [(ui, r) for r in cut_ranges(Path(path), list(range(0, size, step)), size)]
         else:
             pieces.append((ui, None))
     return pieces
 
 
 def iter_file(src: SourceConfig, path: Path, prefix: str | None = None,
-              byte_range: tuple[int, int] | None = None) -> Iterator[dict]:
+              byte_range: ByteRange | tuple[int, int] | None = None) -> Iterator[dict]:
     """Raw records ``{text, id, metadata}`` of one file of a source (bad records carry ``_read_error``; a file
     that fails mid-way ends with one ``unreadable_file`` record, see :func:`jazari_nlp.readers.iter_items`).
-    ``byte_range``: only the lines beginning in it (splittable files, see :func:`work_pieces`)."""
-    from jazari_nlp.readers import decode_line
-
+    ``byte_range``: only the lines beginning in it (splittable files, see :func:`work_pieces`; a plain
+    ``(start, end)`` without its first line number counts the lines before ``start`` first)."""
     prefix = prefix or f"{src.name}/{path.name}"
     opts = read_options(src)
     lines = None
     if byte_range is not None:
-        lines = ((i + 1, *decode_line(raw.rstrip(b"\r\n"), opts.on_invalid_utf8))
-                 for i, raw in _line_range(path, *byte_range) if raw.strip())
+        lines = range_lines(path, byte_range, opts.on_invalid_utf8)
     where = str(path) if byte_range is None else f"{path}@{byte_range[0]}-{byte_range[1]}"
     table = (detect_format(path, default="txt") if src.format == "auto" else src.format) in ("csv", "tsv")
     for n, item in enumerate(iter_items(path, opts, lines)):

@@ -1,0 +1,74 @@
+"""The datatrove classes of the two dedup steps (imported when a build assembles its passes, never with the
+config): datatrove's exact-dedup and MinHash stages under jazari step names, on the ``match`` text.
+
+Example: ``JazariMinhashSignature("_work/minhash_sig", config=MinhashConfig())``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.dedup.exact_dedup import ExactDedupFilter
+from datatrove.pipeline.dedup.minhash import MinhashDedupFilter, MinhashDedupSignature
+from datatrove.utils.word_tokenizers import WordTokenizer
+
+from jazari_nlp.corpus.match import match_text
+from jazari_nlp.corpus.passes import _rename
+from jazari_nlp.text import normalize
+
+
+class ExactDuplicateFilter(ExactDedupFilter):
+    """datatrove's exact-dedup stage 3 under a jazari step name (drops are `exact_duplicate`)."""
+
+    def __init__(self, step_name: str, **kwargs):
+        super().__init__(**kwargs)
+        _rename(self, step_name)
+
+
+class NearDuplicateFilter(MinhashDedupFilter):
+    """datatrove's MinHash stage 4 under a jazari step name (drops are `near_duplicate`)."""
+
+    def __init__(self, step_name: str, **kwargs):
+        super().__init__(**kwargs)
+        _rename(self, step_name)
+
+
+class WhitespaceWords(WordTokenizer):
+    """Script-agnostic word split; datatrove's tokenizers for ar/ber codes need spaCy."""
+
+    def word_tokenize(self, text: str) -> list[str]:
+        return text.split()
+
+    def sent_tokenize(self, text: str) -> list[str]:
+        return [s for s in text.split("\n") if s.strip()]
+
+    def span_tokenize(self, text: str) -> list[tuple[int, int]]:
+        return [m.span() for m in re.finditer(r"[^\n]+", text)]
+
+
+class JazariMinhashSignature(MinhashDedupSignature):
+    """MinHash stage 1 on word n-grams of the ``match`` profile (script-agnostic, no spaCy/NLTK)."""
+
+    def __init__(self, output_folder, config):
+        super().__init__(output_folder, config=config, language=WhitespaceWords())
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1):
+        def tracked(docs):  # datatrove hands get_shingles the text only; remember whose it is
+            for doc in docs:
+                self._current = doc
+                yield doc
+
+        return super().run(tracked(data), rank, world_size)
+
+    def get_shingles(self, text: str):
+        import numpy as np
+
+        doc = getattr(self, "_current", None)
+        words = (match_text(doc) if doc is not None and doc.text is text else normalize(text, "match")).split()
+        n = self.config.n_grams
+        if len(words) < n:  # a short document is one shingle (its whole word sequence), none when empty
+            grams = [" ".join(words)] if words else []
+        else:
+            grams = map(" ".join, zip(*[words[i:] for i in range(n)], strict=False))
+        return np.fromiter(map(self._hash_func, grams), dtype=np.uint64).reshape((-1, 1))
