@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -284,7 +285,10 @@ def _build_locked(cfg: CorpusConfig, out: Path, units, prefixes, warnings, *, se
         t = time.time()
         _run_stage(ex, label)
         _say(progress, f"[green]✓[/] corpus {label} ({tasks} task{'s' * (tasks > 1)}) {time.time() - t:.1f}s")
-    if cfg.executor.type != "local":
+    if cfg.executor.type == "ray":
+        with ray_session(cfg.executor.ray):
+            _run_stage(executors[-1], "pipeline (ray)")  # launches the whole dependency chain
+    elif cfg.executor.type != "local":
         executors[-1].run()  # launches the whole dependency chain
         if not _all_complete(plan):
             return {"submitted": True, "stages": len(plan.stages), "output_dir": str(out),
@@ -301,6 +305,25 @@ def _build_locked(cfg: CorpusConfig, out: Path, units, prefixes, warnings, *, se
         Console(stderr=True, highlight=False).print(source_table(manifest))
     _check_alarms(manifest, cfg, out, progress)
     return summary_of(manifest)
+
+
+@contextlib.contextmanager
+def ray_session(opts: Any):
+    """Connect to Ray (or start it on this machine) for a build, with usage statistics off; a Ray this function
+    started is stopped afterwards, one that was running is left running."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no telemetry, ever, unless the user sets it
+    import ray
+
+    started = False
+    if not ray.is_initialized():
+        kw = {"address": opts.address} if opts.address else {"num_cpus": opts.num_cpus}
+        ray.init(include_dashboard=False, log_to_driver=False, **kw)
+        started = True
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _run_stage(ex, label: str) -> None:
@@ -423,5 +446,11 @@ def summary_of(manifest: dict) -> dict[str, Any]:
 
 def run_corpus_stage(cfg: CorpusConfig, stage_dir: Path, *, seed: int, allow_network: bool = False,
                      progress: bool = True) -> dict[str, Any]:
-    """The experiment's corpus stage (called by ``jazari_nlp.pipeline``): resumes a partial ``stage_dir``."""
-    return build_corpus(cfg, Path(stage_dir), seed=seed, allow_network=allow_network, progress=progress)
+    """The experiment's corpus stage (called by ``jazari_nlp.pipeline``): resumes a partial ``stage_dir``. Jobs
+    submitted to Slurm stop the run here, the stage not complete: the later stages need the finished corpus."""
+    summary = build_corpus(cfg, Path(stage_dir), seed=seed, allow_network=allow_network, progress=progress)
+    if summary.get("submitted"):
+        raise CorpusBuildError(f"corpus: the build's {summary['stages']} Slurm job(s) are submitted (not an error; "
+                               f"`squeue -u $USER` shows them); run the same command again when they have finished: "
+                               f"it writes the manifest of {summary['output_dir']} and goes on with the next stages")
+    return summary

@@ -132,8 +132,15 @@ class SlurmOptions(StrictModel):
 
 
 class RayOptions(StrictModel):
+    """Where the Ray tasks run. ``address`` None: the cluster of ``RAY_ADDRESS`` if set, else a Ray started on this
+    machine for the build (``num_cpus`` of it) and stopped after it; ``auto``: the Ray already running here
+    (``ray start --head``); ``ray://host:10001``: a remote cluster, whose workers need jazari_nlp installed and the
+    input and output folders on a shared file system. Ray's usage statistics are switched off."""
+
     cpus_per_task: int = 1
     mem_per_cpu_gb: int = 2
+    address: str | None = None
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of a Ray started for the build (default: all).")
 
 
 class ExecutorConfig(StrictModel):
