@@ -6,10 +6,10 @@ import json
 
 import pytest
 import torch
+from test_stage_store import make_config
 
 from jazari_nlp.config import ConfigError
 from jazari_nlp.pipeline import run_experiment
-from test_stage_store import make_config
 
 
 def _train(tmp_path, name, sets):

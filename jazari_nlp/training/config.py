@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import struct
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from jazari_nlp.modeling.checkpoints import checkpoint_problem, safetensors_problem  # noqa: F401 (re-exported)
 from jazari_nlp.schema import ExistingPath, InputGlob, StrictModel, TextFilesSection
 from jazari_nlp.training.chat_data import SFTConfig
-from jazari_nlp.training.classify import ClassificationConfig
+from jazari_nlp.training.classify_data import ClassificationConfig
 from jazari_nlp.training.lora import LoraSettings
 from jazari_nlp.training.mixing import MixConfig
 
@@ -65,62 +64,6 @@ class ModelConfig(StrictModel):
         return self
 
 
-def checkpoint_problem(folder: Path) -> str | None:
-    """Why ``folder`` is not a checkpoint jazari can load (config.json + safetensors weights), or None.
-
-    Example: ``checkpoint_problem(Path("runs/q/model"))`` → ``None``.
-    """
-    if not folder.is_dir():
-        return f"{folder} is not a folder: give the folder of a Hugging Face checkpoint (config.json + *.safetensors)"
-    if not (folder / "config.json").is_file():
-        return (f"{folder} has no config.json, so it is not a Hugging Face checkpoint: give the folder that "
-                "model.save_pretrained(...) wrote")
-    if not any(folder.glob("*.safetensors")):
-        pickled = sorted(p.name for p in folder.glob("*.bin")) + sorted(p.name for p in folder.glob("*.pt"))
-        found = f" (found {', '.join(pickled[:3])}: pickled weights, never loaded)" if pickled else ""
-        return (f"{folder} has no *.safetensors weights{found}: jazari loads safetensors only; convert the "
-                "checkpoint with model.save_pretrained(folder, safe_serialization=True)")
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        return f"{folder / 'config.json'} cannot be read as JSON ({e}): copy the checkpoint again"
-    if not isinstance(config, dict) or not isinstance(config.get("model_type"), str):
-        return (f"{folder / 'config.json'} has no `model_type`, so transformers cannot tell the architecture: "
-                "give the folder that model.save_pretrained(...) wrote")
-    for weights in sorted(folder.glob("*.safetensors")):
-        problem = safetensors_problem(weights)
-        if problem:
-            return problem
-    return None
-
-
-def safetensors_problem(path: Path) -> str | None:
-    """Why a ``.safetensors`` file cannot be loaded (empty, truncated, not safetensors), from its header alone:
-    8 bytes of header length, the JSON header, then the tensors, whose last end offset must fit in the file.
-
-    Example: ``safetensors_problem(Path("runs/q/model/model.safetensors"))`` → ``None``.
-    """
-    size = path.stat().st_size
-    fix = "copy the checkpoint again, or save it with model.save_pretrained(folder)"
-    with open(path, "rb") as f:
-        head = f.read(8)
-        n = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
-        if n < 2 or n > min(size - 8, 100 * 2**20):
-            return f"{path} ({size:,} bytes) is not a complete safetensors file (no valid header): {fix}"
-        try:
-            header = json.loads(f.read(n))
-        except ValueError:
-            header = None
-    if not isinstance(header, dict):
-        return f"{path} ({size:,} bytes) is not a safetensors file (its header is not JSON): {fix}"
-    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)
-            and isinstance(v.get("data_offsets"), list) and len(v["data_offsets"]) == 2]
-    need = 8 + n + max(ends, default=0)
-    if need > size:
-        return f"{path} is truncated: {size:,} bytes, its header says {need:,}: {fix}"
-    return None
-
-
 class TrainConfig(TextFilesSection):
     """Causal-LM training with transformers' Trainer (accelerate underneath).
 
@@ -161,6 +104,9 @@ class TrainConfig(TextFilesSection):
         "auto", description="auto: bf16 on a GPU that supports it, fp32 on CPU."
     )
     gradient_checkpointing: bool = False
+    embeddings_only_steps: int = Field(0, ge=0, description="The first N optimizer steps update only the input and "
+                                       "output embeddings (after `tokenizer extend`: the new rows learn before the "
+                                       "rest of the model moves), then every weight trains.")
     compile: bool = Field(False, description="torch.compile the model (GPU throughput; the first steps compile, "
                           "CPU runs need a C++ compiler).")
     optimizer: Literal["adamw_torch_fused", "adamw_torch", "adafactor"] = Field(
@@ -199,6 +145,14 @@ class TrainConfig(TextFilesSection):
             self.classification = ClassificationConfig()
         if self.mix is not None and self.mode != "pretrain":
             raise ValueError(f"mix: mixes raw-text sources for mode pretrain; mode is {self.mode}: remove train.mix")
+        if self.embeddings_only_steps and self.lora is not None:
+            raise ValueError("train.embeddings_only_steps trains the full embeddings, train.lora only adapters: use "
+                             "train.lora.train_new_tokens for the new rows with LoRA, or remove one of them")
+        if self.embeddings_only_steps and self.mode == "classification":
+            raise ValueError("train.embeddings_only_steps is for causal LMs (pretrain, sft): remove it")
+        if self.embeddings_only_steps >= self.max_steps:
+            raise ValueError(f"train.embeddings_only_steps ({self.embeddings_only_steps}) must be below "
+                             f"train.max_steps ({self.max_steps}), or nothing but the embeddings ever trains")
         if self.mode == "classification" and self.lora is not None:
             raise ValueError("lora with mode classification is not supported yet: remove train.lora")
         if self.mode == "classification" and (self.eval_steps is not None or self.eval_files):

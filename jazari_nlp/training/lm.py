@@ -138,6 +138,27 @@ def packed_blocks(texts: Iterable[str], tokenizer: Any, block_size: int, cache_d
         raise InputError(f"{e} (train.block_size, or train.files / the corpus train split)") from None
 
 
+def embeddings_first(model: Any, steps: int) -> Any:
+    """A callback: for the first ``steps`` optimizer steps, only the input and output embeddings are updated (the
+    other gradients are dropped before the optimizer step, so AdamW neither moves nor decays those weights; the
+    gradient clipping norm still counts them). Step-based, so a resumed run phases the same way."""
+    from transformers import TrainerCallback
+
+    keep = {id(model.get_input_embeddings().weight)}
+    out = model.get_output_embeddings()
+    if out is not None:
+        keep.add(id(out.weight))
+    others = [p for p in model.parameters() if id(p) not in keep]
+
+    class EmbeddingsFirst(TrainerCallback):
+        def on_pre_optimizer_step(self, args, state, control, **kwargs):
+            if state.global_step < steps:
+                for p in others:
+                    p.grad = None
+
+    return EmbeddingsFirst()
+
+
 def _liger(train_cfg: Any, torch: Any) -> bool:
     """``train.fused_kernels``: Liger's Triton kernels, which need CUDA and the liger-kernel package."""
     if not getattr(train_cfg, "fused_kernels", False):
@@ -295,6 +316,8 @@ def _train(model_cfg: ModelConfig, train_cfg: TrainConfig, tokenizer_dir: Path, 
         tokens_per_step = (train_cfg.per_device_batch_size * train_cfg.gradient_accumulation_steps * args.world_size
                            * train_cfg.block_size)
     # in the model folder, not the checkpoints (deleted at the end): a killed run's log survives and continues
+    if train_cfg.embeddings_only_steps:
+        trainer.add_callback(embeddings_first(model, train_cfg.embeddings_only_steps))
     trainer.add_callback(reporting.log_callback(out_dir / reporting.LOG_NAME, tokens_per_step))
     tensorboard = reporting.tensorboard_callback(out_dir / reporting.TENSORBOARD_DIR)
     if tensorboard is not None:
