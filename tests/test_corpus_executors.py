@@ -30,6 +30,7 @@ def _config(tmp_path: Path, executor: str) -> Path:
                                               for t in lines[900:]), encoding="utf-8")
     cfg = tmp_path / f"{executor}.yaml"
     cfg.write_text(f"""name: {executor}
+output_dir: runs
 corpus:
   sources:
     - {{name: a, paths: [data/a.txt], language: ary_Latn}}
@@ -152,4 +153,5 @@ def test_an_experiment_stops_after_submitting_and_goes_on_when_the_jobs_are_done
                    + "tokenizer: {vocab_size: 300}\n", encoding="utf-8")
     with pytest.raises(CorpusBuildError, match="Slurm job.* submitted .*run the same command again"):
         run_experiment(cfg, progress=False)
+    assert (tmp_path / "runs" / "slurm" / "corpus").exists()
     assert not (tmp_path / "runs" / "slurm" / "corpus" / "_SUCCESS.json").exists()
