@@ -11,7 +11,7 @@ Example::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from jazari_nlp._version import __version__
 
 # The text layer and the model wrappers are light (torch is imported inside functions); exported at the top level.
 from jazari_nlp.models import LM, load_lm  # noqa: E402

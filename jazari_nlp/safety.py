@@ -231,7 +231,7 @@ def _adopt(path: Path, kind: str, names: tuple[str, ...], allow_existing: bool, 
                     f"or choose a new or empty folder."
                 )
             how = "existing folder used with --allow-existing"
-    from jazari_nlp import __version__
+    from jazari_nlp._version import __version__
 
     marker = {
         "kind": kind, "made_by": f"jazari_nlp {__version__}", "how": how,

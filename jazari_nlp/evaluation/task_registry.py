@@ -15,7 +15,7 @@ import difflib
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +27,25 @@ from jazari_nlp.evaluation.task_config import (
     read_yaml,
     validate,
 )
-from jazari_nlp.evaluation.tasks import (
-    PACKAGE_TASKS,
-    Task,
-    TaskInfo,
-    _did_you_mean,
-    template_fields,
-)
+from jazari_nlp.evaluation.task_data import PACKAGE_TASKS, _did_you_mean
+from jazari_nlp.evaluation.task_prompts import template_fields
+from jazari_nlp.evaluation.task_requests import Task
+
+
+@dataclass
+class TaskInfo:
+    """A registry entry, as ``jazari eval tasks`` lists it."""
+
+    name: str
+    path: Path
+    kind: str  # "task" or "group"
+    output_type: str | None = None
+    tags: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)  # its tags and the group files that list it
+    source: str = "package"  # "package" or the folder it was found in
+    description: str = ""
+    error: str | None = None
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Groups and tags

@@ -31,7 +31,7 @@ def model_folder(path: str | Path) -> Path:
         hint = " (a run directory whose train stage has not finished?)" if (p / "model").is_dir() else ""
         raise InputError(f"{p}: not a model folder, no config.json{hint}: give a folder saved by save_pretrained "
                          "or a jazari run directory after `jazari train`")
-    from jazari_nlp.training.config import checkpoint_problem
+    from jazari_nlp.modeling.checkpoints import checkpoint_problem
 
     problem = checkpoint_problem(p)  # safetensors only (pickles never opened), complete files, a model_type
     if problem:

@@ -12,6 +12,13 @@ from jazari_nlp.schema import ExistingPath, InputGlob, StrictModel, TextFilesSec
 
 KINDS = ("byte_bpe", "sentencepiece_unigram", "sentencepiece_bpe", "wordpiece")
 SENTENCEPIECE_KINDS = ("sentencepiece_unigram", "sentencepiece_bpe")
+# wordpiece has no byte fallback: these characters are always in its alphabet, seen in training or not, so that
+# they never become unk: every Tifinagh letter and ⵯ, the Arabic letters and Darija's ڭ ݣ گ ڤ پ, printable ASCII
+# (Arabizi and its digits, chat template roles), the \r of CRLF text and the joiners and bidi marks nfc keeps.
+WORDPIECE_ALPHABET = ["\n", "\t", "\r", "▁", *map(chr, range(0x21, 0x7F)),
+                      *map(chr, [*range(0x2D30, 0x2D68), 0x2D6F, 0x2D70, 0x2D7F]),
+                      *map(chr, [*range(0x0621, 0x063B), *range(0x0641, 0x064B)]), *"ڭݣگڤپ",
+                      *map(chr, [*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A)])]
 
 
 def _resolve_parallel(value: str, info: ValidationInfo) -> str:
@@ -227,7 +234,6 @@ class TokenizerConfig(TextFilesSection):
         if self.files and self.sources:
             raise ValueError("set `files` or `sources`, not both: put every input under `sources`")
         from jazari_nlp.tokenization.chat import NAMED
-        from jazari_nlp.tokenization.train import WORDPIECE_ALPHABET
 
         chat_specials = NAMED[self.chat_template][1] if self.chat_template in NAMED else []
         n_special = len(set([self.pad_token, self.bos_token, self.eos_token, self.unk_token,
@@ -238,3 +244,16 @@ class TokenizerConfig(TextFilesSection):
             raise ValueError(f"vocab_size: {self.vocab_size} is smaller than the {floor} tokens {self.kind} needs "
                              "before it learns anything (its alphabet and the special tokens): raise it")
         return self
+
+
+def special_tokens(cfg: TokenizerConfig) -> list[str]:
+    """pad, bos, eos, unk, ``extra_special_tokens`` and the chat template's tokens, without repeats: the
+    special tokens a trained vocabulary starts with (ids 0, 1, 2, ...)."""
+    from jazari_nlp.tokenization.chat import resolve_chat_template
+
+    seen: list[str] = []
+    chat = resolve_chat_template(cfg.chat_template)[1]
+    for tok in [cfg.pad_token, cfg.bos_token, cfg.eos_token, cfg.unk_token, *cfg.extra_special_tokens, *chat]:
+        if tok not in seen:
+            seen.append(tok)
+    return seen

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from jazari_nlp.errors import InputError
-from jazari_nlp.tokenization.config import TokenizerConfig
+from jazari_nlp.tokenization.config import TokenizerConfig, special_tokens
 
 # Pieces sentencepiece never produces from text (control symbols, bytes, user symbols matched before the
 # model): kept in the vocabulary but scored so that the Unigram lattice never prefers them.
@@ -57,8 +57,6 @@ def train_sentencepiece(cfg: TokenizerConfig, text_file: Path, prefix: Path, *, 
                         progress: bool = True) -> Path:
     """Train ``cfg.kind`` on ``text_file`` (normalized, one sentence per line); returns ``<prefix>.model``."""
     import sentencepiece as spm
-
-    from jazari_nlp.tokenization.train import special_tokens
 
     specials = special_tokens(cfg)
     opts = sentencepiece_ids(cfg, specials)

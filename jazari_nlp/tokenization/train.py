@@ -37,7 +37,12 @@ from pathlib import Path
 from typing import Any
 
 from jazari_nlp.errors import InputError
-from jazari_nlp.tokenization.config import SENTENCEPIECE_KINDS, TokenizerConfig
+from jazari_nlp.tokenization.config import (
+    SENTENCEPIECE_KINDS,
+    WORDPIECE_ALPHABET,
+    TokenizerConfig,
+    special_tokens,
+)
 
 log = logging.getLogger("jazari_nlp.tokenization")
 
@@ -54,27 +59,7 @@ _EACH_DIGIT_OF_RUN = r"\A\p{N}(?=\p{N}*\z)|\G\p{N}"
 # wordpiece: each punctuation mark, symbol, emoji or non-space whitespace is a piece of its own, so that an
 # unseen one becomes unk alone instead of taking its word with it.
 _ISOLATED = r"[^\p{L}\p{M}\p{N}▁ ]"
-# wordpiece has no byte fallback: these characters are always in its alphabet, seen in training or not, so that
-# they never become unk: every Tifinagh letter and ⵯ, the Arabic letters and Darija's ڭ ݣ گ ڤ پ, printable ASCII
-# (Arabizi and its digits, chat template roles), the \r of CRLF text and the joiners and bidi marks nfc keeps.
-WORDPIECE_ALPHABET = ["\n", "\t", "\r", "▁", *map(chr, range(0x21, 0x7F)),
-                      *map(chr, [*range(0x2D30, 0x2D68), 0x2D6F, 0x2D70, 0x2D7F]),
-                      *map(chr, [*range(0x0621, 0x063B), *range(0x0641, 0x064B)]), *"ڭݣگڤپ",
-                      *map(chr, [*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A)])]
 _CHUNK = 1 << 20
-
-
-def special_tokens(cfg: TokenizerConfig) -> list[str]:
-    """pad, bos, eos, unk, ``extra_special_tokens`` and the chat template's tokens, without repeats: the
-    special tokens a trained vocabulary starts with (ids 0, 1, 2, ...)."""
-    from jazari_nlp.tokenization.chat import resolve_chat_template
-
-    seen: list[str] = []
-    chat = resolve_chat_template(cfg.chat_template)[1]
-    for tok in [cfg.pad_token, cfg.bos_token, cfg.eos_token, cfg.unk_token, *cfg.extra_special_tokens, *chat]:
-        if tok not in seen:
-            seen.append(tok)
-    return seen
 
 
 def train_tokenizer(
