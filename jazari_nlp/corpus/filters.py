@@ -27,7 +27,8 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 from importlib import resources
-from itertools import accumulate
+from itertools import accumulate, compress
+from operator import ne
 from typing import Any
 
 from jazari_nlp.corpus.common import LONG_KINDS, LONG_MIN_WORDS, SOURCE_KINDS
@@ -175,8 +176,12 @@ def is_long(text: str, kind: str | None, long_min_words: int = LONG_MIN_WORDS) -
         return True
     if kind in SHORT_KINDS or len(text) < 2 * long_min_words - 1:  # n words need 2n-1 characters
         return False
-    n = 0
-    for m in _TOKEN.finditer(text):
+    # str.split in C for the first long_min_words tokens (most documents settle here), then token by token
+    head = text.split(None, long_min_words)
+    n = sum(1 for w in head[:long_min_words] if w.strip(PUNCT))
+    if n >= long_min_words or len(head) <= long_min_words:
+        return n >= long_min_words
+    for m in _TOKEN.finditer(head[long_min_words]):
         if m.group().strip(PUNCT):
             n += 1
             if n >= long_min_words:
@@ -238,7 +243,9 @@ def quality_reason(text: str, t: QualityThresholds, stopwords: frozenset[str] | 
         if visible and len(_digit_re().findall(text)) / visible > t.max_digit_ratio:
             return "quality_digit_ratio"
     if t.min_alpha_words_ratio is not None:
-        if sum(map(_has_alpha, tokens)) / len(tokens) < t.min_alpha_words_ratio:
+        alpha = sum(map(str.isalpha, tokens))  # in C; only the other tokens need a letter search
+        alpha += sum(1 for w in tokens if not w.isalpha() and _has_alpha(w))
+        if alpha / len(tokens) < t.min_alpha_words_ratio:
             return "quality_few_alpha_words"
     if t.min_stop_words and stopwords:
         if len(stopwords.intersection(w.lower() for w in words)) < t.min_stop_words:
@@ -255,36 +262,66 @@ def quality_reason(text: str, t: QualityThresholds, stopwords: frozenset[str] | 
     return None
 
 
-def top_ngram_chars(words: list[str], n: int) -> int:
+def top_ngram_chars(words: list[str], n: int, grams: _Grams | None = None) -> int:
     """Characters covered by the most frequent word n-gram (datatrove's ``find_top_duplicate`` of
     ``get_n_grams``, same result, without the Python loops). Example: ``top_ngram_chars("a b a b".split(), 2)`` → 6.
     """
     if len(words) < n:
         return 0
-    gram, count = Counter(map(" ".join, zip(*[words[i:] for i in range(n)], strict=False))).most_common(1)[0]
+    gram, count = Counter((grams or _Grams(words)).spaced(n)).most_common(1)[0]
     return len(gram) * count
 
 
-class _DupNgrams:
-    """Gopher's duplicate n-gram characters (datatrove's ``find_all_duplicate``, same result): the n-grams are
-    slices of one concatenation instead of fresh joins, shared by every n of a document."""
+class _Grams:
+    """The word n-grams of one document as slices of one concatenation (no fresh joins), shared by every n:
+    ``spaced(n)`` joined with spaces (Gopher's top n-grams), ``chars(n)`` Gopher's duplicate n-gram characters
+    (datatrove's ``find_all_duplicate``: its n-grams are joined without a separator; same result)."""
 
     def __init__(self, words: list[str]):
         self.words, self.full = words, "".join(words)
         self.off = list(accumulate(map(len, words), initial=0))
+        self._spaced: tuple[str, list[int]] | None = None
+
+    def spaced(self, n: int) -> list[str]:
+        if self._spaced is None:  # word i starts at off[i] + i in the space-joined text
+            self._spaced = " ".join(self.words), [o + i for i, o in enumerate(self.off)]
+        text, off = self._spaced
+        return [text[off[i]:off[i + n] - 1] for i in range(len(self.words) - n + 1)]
 
     def chars(self, n: int) -> int:
-        full, off, seen = self.full, self.off, set()
-        repeated, idx, end = 0, 0, len(self.words) - n + 1
-        while idx < end:
-            gram = full[off[idx]:off[idx + n]]
-            if gram in seen:
-                repeated += len(gram)
-                idx += n
-            else:
-                seen.add(gram)
-                idx += 1
-        return repeated
+        full, off, end = self.full, self.off, len(self.words) - n + 1
+        if end <= 0:
+            return 0
+        grams = [full[off[i]:off[i + n]] for i in range(end)]
+        first = dict(zip(reversed(grams), range(end - 1, -1, -1), strict=True))  # gram -> its first position
+        if len(first) == end:  # no n-gram occurs twice: nothing repeated (in C only)
+            return 0
+        maybe = compress(range(end), map(ne, map(first.__getitem__, grams), range(end)))
+        return _walk([(i, first[grams[i]]) for i in maybe], n, off)
+
+
+def _walk(pairs: list[tuple[int, int]], n: int, off: list[int]) -> int:
+    """datatrove's walk (a repeated n-gram counts its characters and jumps n positions, a new one is added and
+    steps one) visited only at ``pairs``: (position, first position of its n-gram) where the n-gram occurred
+    before; every other position is new. Such an n-gram was seen when its first position was not jumped over,
+    or a visited position had it since."""
+    jumped: set[int] = set()
+    seen_again: set[int] = set()
+    idx = repeated = 0
+    for i, f in pairs:
+        if i < idx:
+            continue
+        if f not in jumped or f in seen_again:
+            repeated += off[i + n] - off[i]
+            jumped.update(range(i + 1, i + n))
+            idx = i + n
+        else:
+            seen_again.add(f)
+            idx = i + 1
+    return repeated
+
+
+_DupNgrams = _Grams  # the older name
 
 
 def _repetition_reason(text: str, words: list[str], t: QualityThresholds) -> str | None:
@@ -304,12 +341,12 @@ def _repetition_reason(text: str, words: list[str], t: QualityThresholds) -> str
             return "quality_dup_lines"
         if t.dup_line_char_frac is not None and dup_chars / len(text) > t.dup_line_char_frac:
             return "quality_dup_line_chars"
+    grams = _Grams(words) if t.top_n_grams or t.dup_n_grams else None
     for k, frac in t.top_n_grams or ():
-        if len(words) >= k and top_ngram_chars(words, k) / len(text) > frac:
+        if len(words) >= k and top_ngram_chars(words, k, grams) / len(text) > frac:
             return f"quality_top_{k}gram"
-    dups = _DupNgrams(words) if t.dup_n_grams else None
     for k, frac in t.dup_n_grams or ():
-        if len(words) >= k and dups.chars(k) / len(text) > frac:
+        if len(words) >= k and grams.chars(k) / len(text) > frac:
             return f"quality_dup_{k}gram"
     return None
 

@@ -164,6 +164,9 @@ class InterWriter(JsonlWriter):
         _rename(self, "pass_writer")
         self.keep_match = keep_match  # the next passes still dedup or decontaminate: carry the match text
 
+    def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
+        return f"{str(rank).zfill(5)}.jsonl"  # datatrove's template, without a substitution per document
+
     def _default_adapter(self, document: Document) -> dict:
         meta = document.metadata
         if not self.keep_match and MATCH in meta:

@@ -83,6 +83,10 @@ class CorpusWriter(ParquetWriter):
     def _default_adapter(self, document: Document) -> dict:
         return _row(document, self.extra_columns)
 
+    def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
+        # "${split}/${lang}/${rank}.parquet" without datatrove's substitution (and metadata copy) per document
+        return f"{kwargs['split']}/{document.metadata['lang']}/{str(rank).zfill(5)}.parquet"
+
     def write(self, document: Document, rank: int = 0, **kwargs):
         m = document.metadata
         m["lang"] = UNSAFE_CHARS.sub("_", m.get("lang") or m.get("lang_hint") or "und")
@@ -109,6 +113,9 @@ class RejectWriter(JsonlWriter):
         # The stats of the step it writes for (set by the build): an exclusion writer's own stats are not saved.
         # Only the Stats object is held, not the step: datatrove serializes steps without their `stats`.
         self.owner_stats = None
+
+    def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
+        return f"{self.step_name}/{str(rank).zfill(5)}.jsonl.gz"  # the template, without a substitution
 
     def write(self, document: Document, rank: int = 0, **kwargs):
         m = document.metadata
