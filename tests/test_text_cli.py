@@ -103,10 +103,10 @@ def test_dev_split_floors():
     sib = next(s for s in cfg.sources if s.split == "dev" and "sib200" in s.files[0])
     pairs = [(g, ident.predict(t)[0].label) for g, t in iter_examples(sib, "dev")]
     six = ["ary_Arab", "arb_Arab", "zgh_Tfng", "kab_Latn", "fra_Latn", "eng_Latn"]
-    assert macro_f1(pairs, six) >= 0.87  # pooled: all 16 varieties as negatives (measured 0.898)
-    assert macro_f1([(g, p) for g, p in pairs if g in six], six) >= 0.92  # 6-way view (measured 0.950)
+    assert macro_f1(pairs, six) >= 0.88  # pooled: all 16 varieties as negatives (measured 0.906)
+    assert macro_f1([(g, p) for g, p in pairs if g in six], six) >= 0.93  # 6-way view (measured 0.958)
     arabic = [(g, p) for g, p in pairs if g in ("ary_Arab", "arb_Arab", "ar_other")]
-    assert prf(arabic)["ary_Arab"]["f1"] >= 0.88  # measured 0.913 (0.844 without the Arabic stage)
+    assert prf(arabic)["ary_Arab"]["f1"] >= 0.88  # measured 0.903 (0.837 without the Arabic stage)
     # The Arabic stage is what lifts Darija: fastText alone scores clearly lower on the same sentences.
     alone = load_identifier(LangIdConfig(arabic_stage=False))
     assert ident._arabic is not None and alone._arabic is None
@@ -115,13 +115,14 @@ def test_dev_split_floors():
     assert prf(arabic)["ary_Arab"]["f1"] >= prf(arabic_alone)["ary_Arab"]["f1"] + 0.04
     tweets = next(s for s in cfg.sources if s.split == "dev" and "afrisenti/ary" in s.files[0])
     tpairs = [(g, ident.predict(t)[0].label) for g, t in iter_examples(tweets, "dev")]
-    assert prf(tpairs)["ary_Latn"]["recall"] >= 0.88  # measured 0.925
-    assert prf(tpairs)["ary_Arab"]["recall"] >= 0.93  # Arabic-script Darija tweets: measured 0.964
+    assert prf(tpairs)["ary_Latn"]["recall"] >= 0.92  # measured 0.958
+    assert prf(tpairs)["ary_Arab"]["recall"] >= 0.95  # Arabic-script Darija tweets: measured 0.986
 
 
 def test_recipe_fits_arabic_stage(tmp_path):
-    """The recipe's arabic_stage fits a first model without the stage share, writes <model>.arabic.json
-    beside the model, and the identifier applies it; a recipe without the stage removes a stale file."""
+    """The recipe's arabic_stage is cross-fitted (a fastText model per fold scores the rows it did not see),
+    writes <model>.arabic.json beside the model, and the identifier applies it; a recipe without the stage
+    removes a stale file."""
     from jazari_nlp.text.langid import FastTextIdentifier, LangIdConfig
     from jazari_nlp.text.langid_train import load_train_config, stage_path, train_langid
 
@@ -140,14 +141,15 @@ def test_recipe_fits_arabic_stage(tmp_path):
     recipe = tmp_path / "lid.yaml"
     body = ("output: m.ftz\nfasttext: {dim: 8, epoch: 5, lr: 0.1, bucket: 2000, quantize: false}\n"
             "sources:\n  - files: ['*/train.tsv']\n    label_from: parent_dir\n    holdout_key: index_id\n"
-            "    stage_holdout: 0.3\n")
-    recipe.write_text(body + "arabic_stage: {l2: 0.01, steps: 500}\n", encoding="utf-8")
+            "    stage: true\n")
+    recipe.write_text(body + "arabic_stage: {folds: 3, l2: 0.01, steps: 500}\n", encoding="utf-8")
     report = train_langid(load_train_config(recipe))
     stage = json.loads(stage_path(tmp_path / "m.ftz").read_text(encoding="utf-8"))
-    assert report["arabic_stage"]["rows"] == stage["rows"] and 60 <= stage["rows"] <= 150
-    assert stage["ary_rows"] * 3 == stage["rows"]  # the same ids held out in each of the three folders
-    assert len(stage["weights"]) == 2 and len(stage["weights"][0]) == len(stage["features"]) == 12
-    assert stage["weights"][0][3] > stage["weights"][1][3]  # Darija markers push towards ary_Arab
+    # every row of the three folders, less a text met twice: prepare() squeezes "111" to "11", the 11th row's text
+    assert report["arabic_stage"]["rows"] == stage["rows"] == 360 - 3
+    assert stage["ary_rows"] * 3 == stage["rows"]
+    assert len(stage["ary"]) == len(stage["features"]) == 12 + 3  # + the word model's three classes
+    assert stage["ary"][3] > 0  # Darija markers push towards ary_Arab
     ident = FastTextIdentifier(LangIdConfig(model_path=tmp_path / "m.ftz"))
     assert ident._arabic is not None and ident.predict("واش كتعرف فين كاين الدار ديالو")[0].label == "ary_Arab"
     recipe.write_text(body, encoding="utf-8")

@@ -197,24 +197,26 @@ def test_arabic_stage_fit_separates(tmp_path):
     assert weights[0][3] - weights[1][3] > 1 and weights[0][4] - weights[1][4] < -1  # ary vs msa column
     path = tmp_path / "m.arabic.json"
     path.write_text(json.dumps({"labels": ["ary_Arab", "arb_Arab", "ar_other"], "weights": weights}))
-    assert load_stage(path) == pytest.approx([a - b for a, b in zip(*weights, strict=True)])
+    assert load_stage(path).ary == pytest.approx([a - b for a, b in zip(*weights, strict=True)])
     path.write_text(json.dumps({"labels": ["x"], "weights": weights}))
     assert load_stage(path) is None
 
 
-def test_stage_holdout_splits_by_key(tmp_path):
-    from jazari_nlp.text.langid_train import LangIdSource, iter_examples
+def test_stage_folds_split_by_key(tmp_path):
+    from jazari_nlp.text.langid_train import LangIdSource, fold_of, iter_examples
 
     rows = ["index_id\ttext"] + [f"{i}\tجملة رقم {i} هنا" for i in range(200)]
     for lang in ("ary_Arab", "arb_Arab"):
         (tmp_path / lang).mkdir()
         (tmp_path / lang / "train.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     src = LangIdSource(files=[str(tmp_path / "*/train.tsv")], label_from="parent_dir", holdout_key="index_id",
-                       stage_holdout=0.2)
+                       stage=True)
     stage = list(iter_examples(src, "stage"))
-    rest = list(iter_examples(src, "stage_train"))
-    assert len(stage) + len(rest) == len(list(iter_examples(src, "train"))) == 400
-    by_label = {lab: {t.split()[2] for l2, t in stage if l2 == lab} for lab in ("ary_Arab", "arb_Arab")}
-    assert by_label["ary_Arab"] == by_label["arb_Arab"] and 20 <= len(by_label["ary_Arab"]) <= 60  # same ids
-    only_stage = src.model_copy(update={"split": "stage"})
+    assert len(stage) == len(list(iter_examples(src, "train"))) == 400  # every train row also fits the stage
+    rest = list(iter_examples(src, "train", exclude_fold=(0, 5)))
+    held = {lab: {t.split()[2] for lab2, t in stage if lab2 == lab} - {t.split()[2] for lab2, t in rest if lab2 == lab}
+            for lab in ("ary_Arab", "arb_Arab")}
+    assert held["ary_Arab"] == held["arb_Arab"] == {str(i) for i in range(200) if fold_of(str(i), 5) == 0}  # same ids
+    assert 20 <= len(held["ary_Arab"]) <= 60
+    only_stage = src.model_copy(update={"split": "stage", "stage": False})
     assert list(iter_examples(only_stage, "stage")) == stage and list(iter_examples(only_stage, "train")) == []

@@ -92,7 +92,6 @@ def _not_text(name: str, value: object) -> TypeError:
 # ---------------------------------------------------------------- text preparation
 
 _PUNCT = re.compile(r"([^\w\s\u2d30-\u2d7f]|_)")
-_SPACES = re.compile(r"(?: \s|[^\S ])\s*")  # runs of whitespace other than a lone " "
 _URL_OR_USER = re.compile(r"https?://\S+|www\.\S+|@\w+|#", re.IGNORECASE)
 _REPEAT = re.compile(r"(\w)\1{2,}")
 
@@ -123,16 +122,18 @@ def _prepare_sample(text: str) -> str:
     text = text.lower()
     if "http" in text or "www." in text or "@" in text or "#" in text:  # skip a regex pass on most text
         text = _URL_OR_USER.sub(" ", text)
-    text = _REPEAT.sub(r"\1\1", text)
+    if _REPEAT.search(text):  # a search is half the cost of a sub that finds nothing
+        text = _REPEAT.sub(r"\1\1", text)
     # split() with a group keeps the separators: joining with " " puts spaces around each punctuation
-    # mark, like sub(" \1 ") but without a Python-level template expansion per match.
-    text = " ".join(_PUNCT.split(text))
-    return _SPACES.sub(" ", text).strip()
+    # mark, like sub(" \1 ") but without a Python-level template expansion per match. str.split() then
+    # collapses every whitespace run (the same characters as \s) and strips the ends, faster than a regex.
+    return " ".join(" ".join(_PUNCT.split(text)).split())
 
 
 # ---------------------------------------------------------------- identifiers
 
 _SCORE = operator.itemgetter(1)
+_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 
 
 def _label_script(label: str) -> str:
@@ -171,13 +172,12 @@ class FastTextIdentifier:
         # The binding's own predict skips the wrapper's per-call checks (a prepared text has no newline;
         # the wrapper's appended "\n", fastText's end-of-line token </s>, is added by _model_pairs).
         self._raw_predict = getattr(getattr(self.model, "f", None), "predict", None)
-        # Darija-vs-rest rescoring of Arabic-script text (langid_arabic); None without a weights file.
+        # Darija / MSA / other Arabic rescoring of Arabic-script text (langid_arabic); None without a stage file.
         self._arabic = None
         if cfg.arabic_stage and cfg.backend == "jazari":  # its weights are fit to the shipped model
-            from jazari_nlp.text.langid_arabic import load_stage, rescore
+            from jazari_nlp.text.langid_arabic import load_stage
 
             self._arabic = load_stage(Path(path).with_suffix(".arabic.json"))
-            self._rescore = rescore
 
     def _map(self, raw: str) -> str:
         for key in (raw, raw.removeprefix("__label__")):
@@ -193,6 +193,11 @@ class FastTextIdentifier:
         return self._gate_sample(text if len(text) <= self.cfg.max_chars else sample_text(text, self.cfg.max_chars))
 
     def _gate_sample(self, sample: str) -> tuple[str, str | Prediction]:
+        if sample.isascii():  # (a flag, no scan) its letters are A-Z a-z: Latin, counted in C
+            raw = sample.encode("ascii")
+            if len(raw) - len(raw.translate(None, _ASCII_LETTERS)) < self.cfg.min_letters:
+                return "und", Prediction(UND, 1.0)
+            return "ok", "Latn"
         counts = script_counts(sample)
         letters = sum(counts.values())
         if letters < self.cfg.min_letters:
@@ -209,9 +214,9 @@ class FastTextIdentifier:
         labels, probs = self.model.predict(prepared, k=-1, threshold=0.0)
         return list(zip(probs, labels, strict=False))
 
-    def _merge(self, pairs, script: str, prepared: str = "") -> list[Prediction]:
+    def _merge(self, pairs, script: str, prepared: str = "", top_k: int = 0) -> list[Prediction]:
         """Keep the labels of ``script`` (and ``und``), merge those mapped together, apply the Arabic stage to
-        Arabic-script text, renormalize."""
+        Arabic-script text, renormalize; best first (only the best one when ``top_k`` is 1)."""
         keep = self._keep.get(script)
         if keep is not None:
             merged = {keep[raw]: float(p) for p, raw in pairs if raw in keep}
@@ -223,16 +228,19 @@ class FastTextIdentifier:
                 if lab_script == script or lab == UND:
                     merged[lab] = merged.get(lab, 0.0) + float(p)
         if script == "Arab" and self._arabic is not None and prepared:
-            merged = self._rescore(self._arabic, merged, prepared)
+            merged = self._arabic.rescore(merged, prepared)
         total = sum(merged.values())
         if total <= 0:
             return [Prediction(UND, 1.0)]
+        if top_k == 1:  # max() keeps the first of equal scores, as the stable sort below does
+            best = max(merged, key=merged.__getitem__)
+            return [Prediction(best, min(1.0, merged[best] / total))]
         preds = [Prediction(k, min(1.0, v / total)) for k, v in merged.items()]
         preds.sort(key=_SCORE, reverse=True)  # stable: ties keep fastText's order
         return preds
 
-    def _scores(self, prepared: str, script: str) -> list[Prediction]:
-        return self._merge(self._model_pairs(prepared), script, prepared)
+    def _scores(self, prepared: str, script: str, top_k: int = 0) -> list[Prediction]:
+        return self._merge(self._model_pairs(prepared), script, prepared, top_k)
 
     def _route(self, text) -> tuple[Prediction | None, str, str]:
         """``(early answer, prepared text, script)``: the early answer is set when the model is not needed."""
@@ -262,7 +270,7 @@ class FastTextIdentifier:
             early, prepared, script = self._route(text)
             if early is not None:
                 return [early]
-            preds = self._scores(prepared, script)
+            preds = self._scores(prepared, script, top_k)
         except Exception as e:  # identification must never take down a corpus run, unless asked to
             return self._failed(e, errors)
         return self._finish(preds, top_k)
@@ -298,11 +306,11 @@ class FastTextIdentifier:
                 labels, probs = self.model.f.multilinePredict([p + "\n" for _, p, _ in todo], -1, 0.0,
                                                               "strict")
                 for (i, prepared, script), labs, ps in zip(todo, labels, probs, strict=True):
-                    out[i] = self._finish(self._merge(zip(ps, labs, strict=False), script, prepared), top_k)
+                    out[i] = self._finish(self._merge(zip(ps, labs, strict=False), script, prepared, top_k), top_k)
             except Exception:
                 for i, prepared, script in todo:  # one by one: a failure is then one text's, not the batch's
                     try:
-                        out[i] = self._finish(self._scores(prepared, script), top_k)
+                        out[i] = self._finish(self._scores(prepared, script, top_k), top_k)
                     except Exception as e:
                         out[i] = self._failed(e, errors)
         return [preds[0] for preds in out] if top_k == 1 else out

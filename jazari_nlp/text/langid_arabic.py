@@ -1,12 +1,14 @@
-"""The language identifier's Arabic stage: Darija, MSA or another Arabic variety, from the fastText scores
-plus counts of dialect marker words.
+"""The language identifier's Arabic stage: Darija, MSA or another Arabic variety, from the fastText scores, counts
+of dialect marker words and a word-level naive Bayes model of the Arabic varieties.
 
 fastText's character n-grams see spelling, not grammar: a formal Darija sentence (FLORES) shares most of its
 words with MSA and is called MSA or "other Arabic". Function words tell them apart (ديال / الذي / بتاع / هيك
-...). ``tables/arabic_dialect_markers.tsv`` lists such words by group; :func:`marker_features` counts them,
-and a Darija-vs-rest logistic regression (12 x 2 weights in ``<model>.arabic.json``, fit by the training
-recipe on a held-out share that its first fastText model did not see) combines them with fastText's
-Arabic-label log-scores.
+...). ``tables/arabic_dialect_markers.tsv`` lists such words by group (:func:`marker_features` counts them), and
+a multinomial naive Bayes over whole words (:class:`WordModel`, one class per FLORES variety plus Darija tweets)
+learns the rest from the training sentences. Two logistic regressions over fastText's Arabic log-scores + those
+features (weights in ``<model>.arabic.json``, fit by the training recipe on scores of a fastText model that did
+not see the sentences) re-decide Darija vs the rest, then MSA vs the other varieties. Text the word model calls
+tweet-like (informal, the gate class) keeps fastText's own decision: the regressions are fit to formal text.
 
 Example::
 
@@ -93,44 +95,146 @@ def marker_features(prepared: str) -> list[float]:
 
 _LOG1P = [math.log1p(i) for i in range(64)]
 _ARABIC_TOKEN = re.compile(r"(?<!\S)[\u0621-\u064a]\S*")
+_FLOOR = -30.0  # word-model log-posteriors are clipped here: one long sentence must not dominate the fit
 
 
-def features(probs: dict[str, float], prepared: str) -> list[float]:
-    """Stage input: fastText log-scores of ``LABELS`` (floored at 1e-4), marker features, and a bias of 1."""
-    return [math.log(max(probs.get(lab, 0.0), 1e-4)) for lab in LABELS] + marker_features(prepared) + [1.0]
+class WordModel:
+    """Multinomial naive Bayes over the whitespace tokens of prepared text; ``counts`` maps a word to its count
+    per class (``classes`` order), ``docs`` is the number of training texts per class.
+
+    Example::
+
+        >>> m = WordModel(["a", "b"], [1, 1], {"ديال": [3, 0], "الذي": [0, 3]})
+        >>> [round(x, 3) for x in m.log_posteriors("ديال")]
+        [-0.032, -3.466]
+    """
+
+    def __init__(self, classes: list[str], docs: list[int], counts: dict[str, list[int]], alpha: float = 0.1):
+        self.classes, self.alpha, self.docs, self.counts = list(classes), alpha, list(docs), counts
+        k = len(self.classes)
+        totals = [sum(row[i] for row in counts.values()) for i in range(k)]
+        denom = [math.log(totals[i] + alpha * len(counts)) for i in range(k)]
+        # One tuple of log P(word | class) per word; the words a class never saw share its smoothed floor.
+        self.logp = {w: tuple(math.log(row[i] + alpha) - denom[i] for i in range(k)) for w, row in counts.items()}
+        self.prior = [math.log(max(d, 1) / max(sum(docs), 1)) for d in docs]
+
+    def log_posteriors(self, prepared: str) -> list[float]:
+        """``log P(class | words)`` per class, clipped at -30; unknown words are ignored."""
+        logp = self.logp
+        rows = [row for w in prepared.split() if (row := logp.get(w)) is not None]
+        if rows:  # column sums over the known words (all rows have one value per class)
+            scores = [sum(col) + p for col, p in zip(zip(*rows, strict=True), self.prior, strict=True)]
+        else:
+            scores = list(self.prior)
+        top = max(scores)
+        z = top + math.log(sum([math.exp(s - top) for s in scores]))
+        return [s - z if s - z > _FLOOR else _FLOOR for s in scores]
+
+    def to_json(self) -> dict:
+        """Counts kept sparse (``[[class index, count], ...]`` per word): most words occur in one class."""
+        return {"classes": self.classes, "alpha": self.alpha, "docs": self.docs,
+                "counts": {w: [[i, c] for i, c in enumerate(row) if c] for w, row in sorted(self.counts.items())}}
+
+    @classmethod
+    def from_json(cls, data: dict) -> WordModel:
+        k = len(data["classes"])
+        counts = {}
+        for w, pairs in data["counts"].items():
+            row = [0] * k
+            for i, c in pairs:
+                row[int(i)] = int(c)
+            counts[w] = row
+        return cls(data["classes"], [int(d) for d in data["docs"]], counts, float(data["alpha"]))
 
 
-def load_stage(path: str | Path) -> list[float] | None:
-    """The stage as one weight vector (Darija logit minus the other one, in :func:`features` order), or None
-    when the file is absent or unusable. The file keeps both rows (ary, not ary) as fit."""
+def count_words(texts: list[str], labels: list[str], classes: list[str]) -> tuple[dict[str, list[int]], list[int]]:
+    """Word counts per class and texts per class, the inputs of :class:`WordModel` (prepared texts)."""
+    index = {c: i for i, c in enumerate(classes)}
+    counts: dict[str, list[int]] = {}
+    docs = [0] * len(classes)
+    for text, label in zip(texts, labels, strict=True):
+        i = index[label]
+        docs[i] += 1
+        for w in text.split():
+            row = counts.get(w)
+            if row is None:
+                row = counts[w] = [0] * len(classes)
+            row[i] += 1
+    return counts, docs
+
+
+def features(probs: dict[str, float], prepared: str, words: WordModel | None = None) -> list[float]:
+    """Stage input: fastText log-scores of ``LABELS`` (floored at 1e-4; renormalized over them when there is a word
+    model, as version-2 stages are fit), marker features, the word model's log-posteriors and a bias of 1."""
+    mass = (sum(probs.get(lab, 0.0) for lab in LABELS) or 1.0) if words is not None else 1.0
+    out = [math.log(max(probs.get(lab, 0.0) / mass, 1e-4)) for lab in LABELS] + marker_features(prepared)
+    return out + (words.log_posteriors(prepared) if words is not None else []) + [1.0]
+
+
+class Stage:
+    """The fitted stage: ``ary`` (Darija-vs-rest weights over :func:`features`), ``arb`` (MSA-vs-other weights
+    for what is not Darija; None: arb vs other stays fastText's call), the word model and its gate class."""
+
+    def __init__(self, ary: list[float], arb: list[float] | None = None, words: WordModel | None = None,
+                 gate: str | None = None, gate_posterior: float = 0.5):
+        self.ary, self.arb, self.words = ary, arb, words
+        self.gate = words.classes.index(gate) if words is not None and gate in words.classes else None
+        self.gate_log = math.log(gate_posterior)
+
+    def rescore(self, probs: dict[str, float], prepared: str) -> dict[str, float]:
+        """New scores for the three Arabic labels, their total mass kept (other labels untouched)."""
+        ary, arb, other = probs.get("ary_Arab", 0.0), probs.get("arb_Arab", 0.0), probs.get("ar_other", 0.0)
+        mass = ary + arb + other
+        if mass <= 0:
+            return probs
+        words = self.words.log_posteriors(prepared) if self.words is not None else []
+        if self.gate is not None and words[self.gate] > self.gate_log:
+            return probs  # tweet-like text: the regressions were fit to formal text, fastText decides
+        log = math.log
+        norm = mass if self.words is not None else 1.0  # version 1 stages were fit to raw scores
+        x = [log(max(ary / norm, 1e-4)), log(max(arb / norm, 1e-4)), log(max(other / norm, 1e-4)),
+             *marker_features(prepared), *words, 1.0]  # = features(probs, prepared, self.words)
+        p_ary = _sigmoid(sum(map(operator.mul, self.ary, x)))
+        rest = arb + other
+        share = _sigmoid(sum(map(operator.mul, self.arb, x))) if self.arb else (arb / rest if rest > 0 else 0.5)
+        out = dict(probs)
+        out["ary_Arab"] = mass * p_ary
+        out["arb_Arab"] = mass * (1.0 - p_ary) * share
+        out["ar_other"] = mass * (1.0 - p_ary) * (1.0 - share)
+        return out
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def load_stage(path: str | Path) -> Stage | None:
+    """The stage of a model, or None when the file is absent or unusable. Version 2 files hold ``ary``/``arb``
+    weight vectors and the word model; version 1 files (``weights``: the two rows ary, not ary over 12 features)
+    give a Darija-only stage."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        rows = [[float(v) for v in row] for row in data["weights"]]
-        if tuple(data.get("labels", ())) != LABELS or len(rows) != 2 or len(rows[0]) != len(rows[1]):
+        if tuple(data.get("labels", ())) != LABELS:
             return None
-    except (OSError, ValueError, KeyError, TypeError):
+        if data.get("version", 1) == 1:
+            rows = [[float(v) for v in row] for row in data["weights"]]
+            if len(rows) != 2 or {len(row) for row in rows} != {len(LABELS) + len(GROUPS) + 3}:
+                return None
+            return Stage([a - b for a, b in zip(rows[0], rows[1], strict=True)])
+        words = WordModel.from_json(data["words"]) if data.get("words") else None
+        size = len(LABELS) + len(GROUPS) + 3 + (len(words.classes) if words else 0)
+        ary = [float(v) for v in data["ary"]]
+        arb = [float(v) for v in data["arb"]] if data.get("arb") else None
+        if len(ary) != size or (arb is not None and len(arb) != size):
+            return None
+        return Stage(ary, arb, words, data.get("gate"), float(data.get("gate_posterior", 0.5)))
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
-    return [a - b for a, b in zip(rows[0], rows[1], strict=True)]
 
 
-def rescore(direction: list[float], probs: dict[str, float], prepared: str) -> dict[str, float]:
-    """New scores: ``ary_Arab`` gets the stage's Darija probability of the Arabic labels' total mass; the rest
-    of that mass is shared by ``arb_Arab`` and ``ar_other`` in fastText's proportions (other labels untouched)."""
-    ary, arb, other = probs.get("ary_Arab", 0.0), probs.get("arb_Arab", 0.0), probs.get("ar_other", 0.0)
-    mass = ary + arb + other
-    if mass <= 0:
-        return probs
-    log = math.log
-    z = (direction[0] * log(max(ary, 1e-4)) + direction[1] * log(max(arb, 1e-4))
-         + direction[2] * log(max(other, 1e-4)) + direction[-1]
-         + sum(map(operator.mul, direction[3:-1], marker_features(prepared))))  # = features() . direction
-    p_ary = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
-    out = dict(probs)
-    out["ary_Arab"] = mass * p_ary
-    rest = arb + other
-    out["arb_Arab"] = mass * (1.0 - p_ary) * (arb / rest if rest > 0 else 0.5)
-    out["ar_other"] = mass * (1.0 - p_ary) * (other / rest if rest > 0 else 0.5)
-    return out
+def rescore(stage: Stage | list[float], probs: dict[str, float], prepared: str) -> dict[str, float]:
+    """:meth:`Stage.rescore`; a plain weight list is a Darija-only stage over the 12 features without words."""
+    return (stage if isinstance(stage, Stage) else Stage(list(stage))).rescore(probs, prepared)
 
 
 def fit(rows: list[list[float]], gold: list[int], l2: float = 1e-3, steps: int = 3000, lr: float = 1.0,
@@ -163,4 +267,11 @@ def fit(rows: list[list[float]], gold: list[int], l2: float = 1e-3, steps: int =
     return [[round(float(v), 6) for v in row] for row in w]
 
 
-__all__ = ["GROUPS", "LABELS", "fold", "markers", "marker_features", "features", "load_stage", "rescore", "fit"]
+def direction(rows: list[list[float]], gold: list[int], **kwargs) -> list[float]:
+    """The logit of class 0 over class 1 of a binary :func:`fit` (the form :class:`Stage` uses)."""
+    first, second = fit(rows, gold, **kwargs)
+    return [round(a - b, 6) for a, b in zip(first, second, strict=True)]
+
+
+__all__ = ["GROUPS", "LABELS", "fold", "markers", "marker_features", "features", "WordModel", "count_words",
+           "Stage", "load_stage", "rescore", "fit", "direction"]
