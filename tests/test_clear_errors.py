@@ -115,7 +115,7 @@ def cut_models(tmp_path_factory) -> dict[str, Path]:
 
 def test_shipped_model_passes_the_check():
     header = check_fasttext_file(DEFAULT_MODEL)
-    assert header["quantized"] is True and header["bytes"] == DEFAULT_MODEL.stat().st_size
+    assert header["quantized"] is False and header["bytes"] == DEFAULT_MODEL.stat().st_size  # unquantized since the retrained model: 3x faster to predict
     assert header["labels"] == len(FastTextIdentifier(LangIdConfig()).raw_labels)
 
 
