@@ -14,7 +14,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,21 +33,10 @@ def load_lines(config: Path, shared: Path) -> list[str]:
 
 
 def timed(name: str, fn, lines: list[str], nbytes: int, repeat: int, batch: bool = False) -> float:
-    best_cpu = best_wall = float("inf")
-    for attempt in range(repeat + 1):
-        wall, cpu = time.perf_counter(), time.process_time()
-        if batch:
-            fn(lines)
-        else:
-            for line in lines:
-                fn(line)
-        if attempt:  # attempt 0 is the warm-up (lazy tables, caches)
-            best_cpu = min(best_cpu, time.process_time() - cpu)
-            best_wall = min(best_wall, time.perf_counter() - wall)
-    rate = nbytes / 1e6 / best_cpu
-    print(f"{name:34s} cpu {best_cpu:6.2f}s  {rate:6.2f} MB/s  {len(lines) / best_cpu:8.0f} lines/s"
-          f"   (wall {best_wall:6.2f}s)")
-    return rate
+    """bench_text's steady-state timing (one warm-up pass, best of ``repeat``), so both scripts measure alike."""
+    from bench_text import timed as text_timed  # scripts/ is on sys.path when a script there runs
+
+    return text_timed(name, fn, lines, nbytes, batch=batch, repeat=repeat)
 
 
 def main() -> None:

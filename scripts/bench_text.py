@@ -36,11 +36,11 @@ def load_lines(shared: Path) -> list[str]:
 REPEAT = 3
 
 
-def timed(name: str, fn, lines: list[str], nbytes: int, batch: bool = False) -> float:
+def timed(name: str, fn, lines: list[str], nbytes: int, batch: bool = False, repeat: int = REPEAT) -> float:
     """Steady-state rate: one untimed warm-up pass (lazy tables and caches fill), then the best of REPEAT
     timed passes (the least disturbed by other jobs on a shared machine). Every tool is measured the same way."""
     best_cpu = best_wall = float("inf")
-    for attempt in range(REPEAT + 1):
+    for attempt in range(repeat + 1):
         wall, cpu = time.perf_counter(), time.process_time()
         if batch:
             fn(lines)
