@@ -188,3 +188,23 @@ def test_recipe_cross_fits_stage(tmp_path):
     # sentences of the templates with an index no row has (the tiny fastText model barely learns: the stage decides)
     for label, template in TEMPLATES.items():
         assert ident.predict(f"{template.format(n='الشمس')} 999")[0].label == canonical_code(label)
+
+
+def test_from_json_gives_the_constructors_floats_bit_for_bit():
+    # one-class words share a row tuple in from_json: the floats must still be __init__'s, in the same word order
+    data = {"classes": ["ary", "msa", "egy"], "alpha": 0.1, "docs": [2, 3, 1],
+            "counts": {"ديال": [[0, 4]], "الذي": [[1, 2]], "كان": [[0, 1], [1, 3], [2, 1]], "هيك": [[2, 1]],
+                       "واش": [[0, 4]], "dup": [[1, 1], [1, 5]], "neg": [[-1, 2]]}}
+    dense = {"ديال": [4, 0, 0], "الذي": [0, 2, 0], "كان": [1, 3, 1], "هيك": [0, 0, 1], "واش": [4, 0, 0],
+             "dup": [0, 5, 0], "neg": [0, 0, 2]}
+    loaded, built = WordModel.from_json(data), WordModel(["ary", "msa", "egy"], [2, 3, 1], dense, alpha=0.1)
+    assert list(loaded.logp) == list(built.logp)
+    assert {w: [v.hex() for v in row] for w, row in loaded.logp.items()} == \
+        {w: [v.hex() for v in row] for w, row in built.logp.items()}
+    assert loaded.counts == dense and loaded.prior == built.prior
+    assert loaded.log_posteriors("ديال كان neg") == built.log_posteriors("ديال كان neg")
+
+
+def test_from_json_refuses_a_class_index_out_of_range():
+    with pytest.raises(IndexError, match="word 'x': class index 2 out of range"):
+        WordModel.from_json({"classes": ["a", "b"], "alpha": 0.1, "docs": [1, 1], "counts": {"x": [[2, 1]]}})

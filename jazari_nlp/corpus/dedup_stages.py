@@ -62,14 +62,21 @@ class JazariMinhashSignature(MinhashDedupSignature):
         return super().run(tracked(data), rank, world_size)
 
     def get_signature(self, shingles):
-        """datatrove's, with one reshape instead of ``np.split`` into the buckets (same lists)."""
+        """datatrove's ``(shingles * a + b) % (2**61 - 1)``, min per hash, cut into buckets: the same numbers,
+        with the remainder by the Mersenne prime computed from shifts and masks (no 64-bit division: x = q·2**61
+        + r ≡ q + r, and q + r < 2·(2**61 - 1) for any uint64 x) and one reshape instead of ``np.split``."""
         import numpy as np
         from datatrove.pipeline.dedup.minhash import _mersenne_prime
 
         a, b = self.parameters
-        phv = (shingles * a + b) % _mersenne_prime
+        phv = shingles * a  # wraps modulo 2**64 like datatrove's expression
+        phv += b
+        high = phv >> np.uint64(61)
+        phv &= _mersenne_prime
+        phv += high
+        np.subtract(phv, _mersenne_prime, out=phv, where=phv >= _mersenne_prime)
         if self.config.hash_config.precision == 32:
-            phv = np.bitwise_and(phv, self.config.hash_config.max)
+            phv &= np.uint64(self.config.hash_config.max)
         return phv.min(axis=0).astype(self.config.hash_config.np_dtype).reshape(self.config.num_buckets, -1).tolist()
 
     def get_shingles(self, text: str):
@@ -82,4 +89,13 @@ class JazariMinhashSignature(MinhashDedupSignature):
             grams = [" ".join(words)] if words else []
         else:
             grams = map(" ".join, zip(*[words[i:] for i in range(n)], strict=False))
-        return np.fromiter(map(self._hash_func, grams), dtype=np.uint64).reshape((-1, 1))
+        return np.fromiter(map(_direct_hash(self._hash_func), grams), dtype=np.uint64).reshape((-1, 1))
+
+
+def _direct_hash(func):
+    """datatrove's xxhash wrappers are one call of xxhash's C function: call that directly (same values, one
+    Python frame less per n-gram); any other hash function as it is."""
+    import xxhash
+    from datatrove.utils.hashes import xxhash as dt_xxhash
+
+    return {dt_xxhash.xxhash64: xxhash.xxh64_intdigest, dt_xxhash.xxhash32: xxhash.xxh32_intdigest}.get(func, func)

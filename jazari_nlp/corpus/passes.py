@@ -24,6 +24,38 @@ from jazari_nlp.corpus.registry import CorpusStep
 from jazari_nlp.corpus.sources import SourceConfig, iter_file, iter_hub, work_pieces
 
 
+def _fast_distribution_check() -> None:
+    """datatrove checks its steps' pip distributions (orjson, pyarrow, xxhash) in every process by reading the
+    metadata of every installed distribution (~70 ms per name). Look the name up directly first; when that
+    does not find it under exactly that name, datatrove's own scan answers (so the answers are datatrove's)."""
+    import functools
+    import importlib.metadata
+
+    try:  # a private function of datatrove: if a release renames it, its own (slower) check stays
+        from datatrove.utils import _import_utils
+
+        scan = _import_utils._is_distribution_available
+    except (ImportError, AttributeError):
+        return
+    if getattr(scan, "_jazari", False):
+        return
+
+    @functools.cache
+    def available(name: str):
+        try:
+            if (importlib.metadata.distribution(name).metadata.get("Name") or "").lower() == name:
+                return True
+        except (importlib.metadata.PackageNotFoundError, ValueError):
+            pass
+        return scan(name)
+
+    available._jazari = True
+    _import_utils._is_distribution_available = available
+
+
+_fast_distribution_check()  # before any step of this module is built or unpickled (worker processes too)
+
+
 def _rename(step: PipelineStep, name: str) -> None:
     """Give a datatrove step a jazari step name: it labels its stats (and so the manifest's counts)."""
     step.name = name
@@ -63,11 +95,25 @@ class LocalExecutor(LocalPipelineExecutor):
     def __init__(self, *args, quiet: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.quiet = quiet
+        if self.start_method == "forkserver" and self.workers != 1:
+            preload_fork_server()
 
     def _launch_run_for_rank(self, rank: int, ranks_q, completed=None, completed_lock=None):
         if self.quiet:
             quiet_datatrove()
         return super()._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
+
+
+def preload_fork_server() -> None:
+    """Have the fork server (started by the first pool of this process) import the corpus modules and load the
+    default language identifier once (:mod:`jazari_nlp.corpus.warm_worker`), so that the workers forked from it
+    start warm instead of each paying ~1.5 s of imports and model loading. No effect once the server runs."""
+    import multiprocess.forkserver as fs
+
+    server = getattr(fs, "_forkserver", None)
+    modules = list(getattr(server, "_preload_modules", None) or ["__main__"])
+    if "jazari_nlp.corpus.warm_worker" not in modules:
+        fs.set_forkserver_preload([*modules, "jazari_nlp.corpus.warm_worker"])
 
 
 class SourceReader(PipelineStep):
@@ -98,18 +144,47 @@ class SourceReader(PipelineStep):
             if byte_range is None or byte_range[0] == 0:
                 self.stat_update("input_units")
             records = iter_hub(src) if path == "hub:" else iter_file(src, Path(path), self.prefixes[ui], byte_range)
-            for rec in records:
-                self.stat_update("documents")
-                meta = rec["metadata"]
-                self.stat_update(f"{READ_PREFIX}{src.name}")
-                self.stat_update(f"{FILE_READ_PREFIX}{src.name}\t{meta.get('file') or meta.get('path') or path}")
-                if "encoding" in meta:  # decoded from a legacy encoding (or with replacement characters)
-                    self.stat_update(f"encoding_{meta['encoding']}")
-                if meta.get("lone_surrogates_removed"):
-                    self.stat_update("lone_surrogates_removed", value=meta["lone_surrogates_removed"])
-                if meta.get("_read_error") == "unreadable_file":
-                    self.stat_update("unreadable_files")
-                yield Document(text=rec["text"], id=rec["id"], metadata=meta)
+            # Counted here and added to the stats once per piece (a stats update per document and key cost more
+            # than the reading); in first-seen order, so the stats keys keep their order. A file's key is a
+            # (file,) tuple until then: no string built per document.
+            counts: dict = {}
+            read_key = f"{READ_PREFIX}{src.name}"
+            try:
+                for rec in records:
+                    meta = rec["metadata"]
+                    for key in ("documents", read_key, (meta.get("file") or meta.get("path") or path,)):
+                        counts[key] = counts.get(key, 0) + 1
+                    if "encoding" in meta:  # decoded from a legacy encoding (or with replacement characters)
+                        key = f"encoding_{meta['encoding']}"
+                        counts[key] = counts.get(key, 0) + 1
+                    if meta.get("lone_surrogates_removed"):  # a value per document: replayed one by one
+                        counts.setdefault("lone_surrogates_removed", []).append(meta["lone_surrogates_removed"])
+                    if meta.get("_read_error") == "unreadable_file":
+                        counts["unreadable_files"] = counts.get("unreadable_files", 0) + 1
+                    yield Document(text=rec["text"], id=rec["id"], metadata=meta)
+            finally:
+                for key, n in counts.items():
+                    key = f"{FILE_READ_PREFIX}{src.name}\t{key[0]}" if isinstance(key, tuple) else key
+                    if isinstance(n, list):
+                        for value in n:
+                            self.stat_update(key, value=value)
+                    else:
+                        _add_ones(self.stats[key], n)
+
+
+def _add_ones(metric, n: int) -> None:
+    """``metric.update(1)`` ``n`` times, at once: the same total, count, mean, min, max and variance (datatrove's
+    parallel merge of two stats, exact here: every value is 1), so the task stats files stay as they were."""
+    from datatrove.utils.stats import MetricStats
+
+    try:  # datatrove's merge of two MetricStats (its private running variance included)
+        merged = metric + MetricStats(total=n, n=n, mean=1.0, min=1, max=1)
+        fields = (merged.total, merged.n, merged.mean, merged.min, merged.max, merged._running_variance)
+    except (AttributeError, TypeError):  # another datatrove release: one update per document, as before
+        for _ in range(n):
+            metric.update(1)
+        return
+    metric.total, metric.n, metric.mean, metric.min, metric.max, metric._running_variance = fields
 
 
 class ReadCheck(JazariFilter):

@@ -20,6 +20,7 @@ def quiet_datatrove() -> None:
 
     if getattr(base.add_task_logger, "_jazari_quiet", False):
         return
+    _cache_loguru_lib_dirs()
     for mod in (exact, minhash):  # the dedup stages draw tqdm bars
         mod.tqdm = functools.partial(mod.tqdm, disable=True)
 
@@ -49,3 +50,18 @@ def quiet_datatrove() -> None:
     dlog.setup_default_logger = console
     console()
     del local  # imported so that its module-level logger use sees the patched handlers
+
+
+def _cache_loguru_lib_dirs() -> None:
+    """loguru lists the interpreter's library folders (sysconfig, ~10 ms) for every handler it adds, to mark
+    library frames in tracebacks; datatrove re-adds its handlers for every task: list them once per process."""
+    import functools
+
+    try:  # loguru's private helper: if a release renames it, nothing is cached (only slower)
+        from loguru._better_exceptions import ExceptionFormatter
+
+        lib_dirs = ExceptionFormatter.__dict__["_get_lib_dirs"].__func__
+    except (ImportError, KeyError, AttributeError):
+        return
+    if not isinstance(lib_dirs, functools._lru_cache_wrapper):
+        ExceptionFormatter._get_lib_dirs = staticmethod(functools.cache(lib_dirs))

@@ -110,13 +110,20 @@ class WordModel:
     """
 
     def __init__(self, classes: list[str], docs: list[int], counts: dict[str, list[int]], alpha: float = 0.1):
-        self.classes, self.alpha, self.docs, self.counts = list(classes), alpha, list(docs), counts
+        self.classes, self.alpha, self.docs, self._counts = list(classes), alpha, list(docs), counts
         k = len(self.classes)
         totals = [sum(row[i] for row in counts.values()) for i in range(k)]
         denom = [math.log(totals[i] + alpha * len(counts)) for i in range(k)]
         # One tuple of log P(word | class) per word; the words a class never saw share its smoothed floor.
         self.logp = {w: tuple(math.log(row[i] + alpha) - denom[i] for i in range(k)) for w, row in counts.items()}
         self.prior = [math.log(max(d, 1) / max(sum(docs), 1)) for d in docs]
+
+    @property
+    def counts(self) -> dict[str, list[int]]:
+        """Word -> count per class (built on first use for a model read by :meth:`from_json`)."""
+        if self._counts is None:
+            self._counts = _dense(self._sparse, len(self.classes))
+        return self._counts
 
     def log_posteriors(self, prepared: str) -> list[float]:
         """``log P(class | words)`` per class, clipped at -30; unknown words are ignored."""
@@ -137,14 +144,73 @@ class WordModel:
 
     @classmethod
     def from_json(cls, data: dict) -> WordModel:
-        k = len(data["classes"])
-        counts = {}
-        for w, pairs in data["counts"].items():
-            row = [0] * k
+        """The model of :meth:`to_json`'s dict; the same ``logp`` floats as ``cls(classes, docs, counts, alpha)``
+        (the same expressions), built ~5x faster: most words are seen in one class only, and their rows are
+        one shared tuple per (class, count) instead of a tuple of fresh logs per word."""
+        classes, alpha, sparse = list(data["classes"]), float(data["alpha"]), data["counts"]
+        k = len(classes)
+        rows: dict[str, tuple[tuple[int, int], ...]] = {}  # word -> its (class, count) pairs, classes in range
+        totals = [0] * k
+        for w, pairs in sparse.items():
+            if len(pairs) == 1:  # most words: one class
+                ((i, c),) = pairs
+                i, c = int(i), int(c)
+                if not -k <= i < k:  # as a dense row's row[i] = c would fail
+                    raise IndexError(f"word {w!r}: class index {i} out of range")
+                i %= k
+                rows[w] = ((i, c),)
+                totals[i] += c
+                continue
+            dense: dict[int, int] = {}  # a class listed twice: the last count wins, as in a dense row
             for i, c in pairs:
-                row[int(i)] = int(c)
-            counts[w] = row
-        return cls(data["classes"], [int(d) for d in data["docs"]], counts, float(data["alpha"]))
+                i, c = int(i), int(c)
+                if not -k <= i < k:
+                    raise IndexError(f"word {w!r}: class index {i} out of range")
+                dense[i % k] = c
+            rows[w] = tuple(dense.items())
+            for i, c in rows[w]:
+                totals[i] += c
+        self = cls.__new__(cls)
+        self.classes, self.alpha, self.docs = classes, alpha, [int(d) for d in data["docs"]]
+        self._counts, self._sparse = None, sparse
+        denom = [math.log(totals[i] + alpha * len(sparse)) for i in range(k)]
+        # The words a class never saw get its floor; each (class, count) value is computed once, with the
+        # expression of __init__ (so the floats are the same), and one-class rows are shared tuples.
+        floor = [math.log(0 + alpha) - denom[i] for i in range(k)]
+        value: dict[tuple[int, int], float] = {}
+        shared: dict[tuple[int, int], tuple[float, ...]] = {}
+        logp = {}
+        for w, row in rows.items():  # the JSON's word order, as the dense dict had
+            if len(row) == 1:
+                key = row[0]
+                out = shared.get(key)
+                if out is None:
+                    i, c = key
+                    out = shared[key] = (*floor[:i], math.log(c + alpha) - denom[i], *floor[i + 1:])
+            else:
+                vals = floor.copy()
+                for key in row:
+                    v = value.get(key)
+                    if v is None:
+                        i, c = key
+                        v = value[key] = math.log(c + alpha) - denom[i]
+                    vals[key[0]] = v
+                out = tuple(vals)
+            logp[w] = out
+        self.logp = logp
+        self.prior = [math.log(max(d, 1) / max(sum(self.docs), 1)) for d in self.docs]
+        return self
+
+
+def _dense_row(pairs: list, k: int) -> list[int]:
+    row = [0] * k
+    for i, c in pairs:
+        row[int(i)] = int(c)
+    return row
+
+
+def _dense(sparse: dict[str, list], k: int) -> dict[str, list[int]]:
+    return {w: _dense_row(pairs, k) for w, pairs in sparse.items()}
 
 
 def count_words(texts: list[str], labels: list[str], classes: list[str]) -> tuple[dict[str, list[int]], list[int]]:

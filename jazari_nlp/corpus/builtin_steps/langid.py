@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import Field, ValidationInfo, field_validator
 
 from jazari_nlp.corpus.common import LONG_MIN_WORDS, UNSAFE_CHARS, _language_keys, language_code
-from jazari_nlp.corpus.filters import is_long
+from jazari_nlp.corpus.filters import document_is_long
 from jazari_nlp.corpus.registry import CorpusStep, register_step
 from jazari_nlp.schema import StrictModel
 from jazari_nlp.text import UnknownLanguageError, canonical_code, dominant_script, load_identifier
@@ -113,8 +113,8 @@ class LangId(CorpusStep):
 
     def _threshold(self, doc, lang: str) -> float:
         # FineWeb-2's thresholds were fitted on web pages: short items have their own (default: min_score)
-        table = (self.cfg.thresholds if is_long(doc.text, doc.metadata.get("source_kind"), self.cfg.long_min_words)
-                 else self.cfg.short_thresholds)
+        # remembered for the quality step, which asks the same of the same text
+        table = (self.cfg.thresholds if document_is_long(doc, self.cfg.long_min_words) else self.cfg.short_thresholds)
         return table.get(lang, self.cfg.min_score)
 
     def filter(self, doc) -> bool | tuple[bool, str]:

@@ -12,7 +12,13 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from jazari_nlp.corpus.common import LONG_MIN_WORDS, _language_keys
-from jazari_nlp.corpus.filters import is_long, quality_reason, shipped_stopwords, short_reason, thresholds_for
+from jazari_nlp.corpus.filters import (
+    document_is_long,
+    quality_reason,
+    shipped_stopwords,
+    short_reason,
+    thresholds_for,
+)
 from jazari_nlp.corpus.registry import CorpusStep, register_step
 from jazari_nlp.corpus.thresholds import QualityThresholds, _check_keys
 from jazari_nlp.schema import StrictModel
@@ -61,7 +67,6 @@ class QualityStep(StrictModel):
         return _language_keys(v, "quality.stopwords")
 
 
-
 @register_step("quality", QualityStep, order=40)
 class QualityFilter(CorpusStep):
     """Gopher/FineWeb rules for long documents, short-text rules for short ones (``filters.is_long``: the
@@ -83,7 +88,7 @@ class QualityFilter(CorpusStep):
         lang = doc.metadata.get("lang") or doc.metadata.get("lang_hint")
         t, stopwords = self._for(lang)
         kind = doc.metadata.get("source_kind") or "auto"
-        if is_long(doc.text, kind, self.cfg.long_min_words):
+        if document_is_long(doc, self.cfg.long_min_words, keep=False):  # langid may have asked already
             self.stat_update("long_documents")
             if stopwords is None and t.min_stop_words:
                 self.stat_update("stopword_check_skipped_no_list")
