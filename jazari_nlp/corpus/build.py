@@ -76,9 +76,10 @@ def _blocks(cfg: CorpusConfig) -> list[dict[str, Any]]:
 
 
 def _needs_match(blocks: list[dict[str, Any]]) -> bool:
-    """Whether a later pass uses the ``match`` text (decontaminate, near dedup, exact dedup on ``match``)."""
+    """Whether a later pass uses the ``match`` text (decontaminate, near dedup, exact dedup on ``match``). A
+    block's filter is not counted: a dedup filter drops by document index and reads no text."""
     return any(entry and STEP_SPECS[entry[1]].step.uses_match(entry[2])
-               for block in blocks for entry in (block["filter"], *block["steps"], block["sig"]))
+               for block in blocks for entry in (*block["steps"], block["sig"]))
 
 
 def _rejects(folder: str, name: str, write: bool, default_reason: str | None = None):

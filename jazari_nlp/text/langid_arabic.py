@@ -127,8 +127,8 @@ class WordModel:
 
     def log_posteriors(self, prepared: str) -> list[float]:
         """``log P(class | words)`` per class, clipped at -30; unknown words are ignored."""
-        logp = self.logp
-        rows = [row for w in prepared.split() if (row := logp.get(w)) is not None]
+        # map/filter in C: every row is a non-empty tuple, so filter(None) drops exactly the unknown words
+        rows = list(filter(None, map(self.logp.get, prepared.split())))
         if rows:  # column sums over the known words (all rows have one value per class)
             scores = [sum(col) + p for col, p in zip(zip(*rows, strict=True), self.prior, strict=True)]
         else:

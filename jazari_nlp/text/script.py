@@ -10,6 +10,7 @@ Example::
 
 from __future__ import annotations
 
+import operator
 import re
 
 # Letter ranges per script (\w minus digits and underscore is "a letter or a mark" in Python's re).
@@ -83,19 +84,17 @@ def _bmp_codes():
     return _BMP_CODES
 
 
-def _counts_from_codes(n: list[int]) -> dict[str, int]:
-    # Same arithmetic as on the translated symbols: "other" = letters - script letters, not below 0.
-    return {"Arab": n[1] + n[2], "Latn": n[3] + n[4], "Tfng": n[5] + n[6],
-            "other": max(n[7] - n[2] - n[4] - n[6], 0)}
+def script_codes(text: str) -> list[int]:
+    """How many characters of ``text`` fall in each class (``_SYMBOLS`` order: code 0 is "not counted").
 
-
-def script_counts(text: str) -> dict[str, int]:
-    """Number of letters per script (keys ``Arab``, ``Latn``, ``Tfng``, ``other``).
+    The codes add up: ``script_codes(a + b)`` is ``script_codes(a)`` plus ``script_codes(b)`` code by code (not
+    so the counts of :func:`script_counts`, which clip "other" at 0), so a caller that counted a head can count
+    the rest alone (:func:`dominant_script`'s ``counted``).
 
     Example::
 
-        >>> script_counts("salam سلام 3")
-        {'Arab': 4, 'Latn': 5, 'Tfng': 0, 'other': 0}
+        >>> script_codes("ab س")
+        [0, 1, 0, 2, 0, 0, 0, 0]
     """
     if len(text) >= 64 and not text.isascii():
         # A table lookup over the code points in numpy: ~5x faster than str.translate through the dict, which
@@ -113,16 +112,33 @@ def script_counts(text: str) -> dict[str, int]:
         if rest:
             for code, sym in enumerate(_SYMBOLS[1:], start=1):
                 n[code] += rest.count(sym)
-        return _counts_from_codes(n)
+        return n
     classes = text.translate(_CLASSES)
-    counts = {
-        "Arab": classes.count("A") + classes.count("a"),
-        "Latn": classes.count("L") + classes.count("l"),
-        "Tfng": classes.count("T") + classes.count("t"),
-    }
-    total = len(classes) - classes.count("a") - classes.count("l") - classes.count("t")  # the letters
-    counts["other"] = max(total - sum(counts.values()), 0)
-    return counts
+    return [len(text) - len(classes), *map(classes.count, _SYMBOLS[1:])]
+
+
+def codes_counts(n: list[int]) -> dict[str, int]:
+    """:func:`script_counts` from :func:`script_codes`' list (``codes_counts(script_codes(t)) == script_counts(t)``).
+
+    Example::
+
+        >>> codes_counts([0, 1, 0, 2, 0, 0, 0, 0])
+        {'Arab': 1, 'Latn': 2, 'Tfng': 0, 'other': 0}
+    """
+    # Same arithmetic as on the translated symbols: "other" = letters - script letters, not below 0.
+    return {"Arab": n[1] + n[2], "Latn": n[3] + n[4], "Tfng": n[5] + n[6],
+            "other": max(n[7] - n[2] - n[4] - n[6], 0)}
+
+
+def script_counts(text: str) -> dict[str, int]:
+    """Number of letters per script (keys ``Arab``, ``Latn``, ``Tfng``, ``other``).
+
+    Example::
+
+        >>> script_counts("salam سلام 3")
+        {'Arab': 4, 'Latn': 5, 'Tfng': 0, 'other': 0}
+    """
+    return codes_counts(script_codes(text))
 
 
 def script_shares(text: str) -> dict[str, float]:
@@ -142,8 +158,10 @@ def script_shares(text: str) -> dict[str, float]:
     return {name: counts[name] / total for name in SCRIPTS}
 
 
-def dominant_script(text: str) -> str:
+def dominant_script(text: str, counted: list[int] | None = None) -> str:
     """The script with most letters: ``Arab``, ``Latn``, ``Tfng``, ``other``, or ``Zyyy`` without letters.
+    ``counted``: :func:`script_codes` of text that precedes ``text`` (already counted by the caller): the
+    answer is then the script of both together.
 
     Example::
 
@@ -152,7 +170,10 @@ def dominant_script(text: str) -> str:
     """
     if not isinstance(text, str):
         raise _not_text("dominant_script", text)
-    counts = script_counts(text)
+    if counted is None:
+        counts = script_counts(text)
+    else:
+        counts = codes_counts(list(map(operator.add, counted, script_codes(text))) if text else counted)
     best = max(SCRIPTS, key=lambda s: counts[s])
     return best if counts[best] > 0 else "Zyyy"
 
@@ -170,4 +191,5 @@ def word_scripts(text: str) -> list[tuple[str, str]]:
     return [(w, dominant_script(w)) for w in _WORD.findall(text)]
 
 
-__all__ = ["script_shares", "script_counts", "dominant_script", "word_scripts", "SCRIPTS"]
+__all__ = ["script_shares", "script_counts", "script_codes", "codes_counts", "dominant_script", "word_scripts",
+           "SCRIPTS"]

@@ -92,10 +92,12 @@ class NearDedup(GlobalStep):
         return [JazariMinhashSignature(str(work / "minhash_sig"), config=self._config())]
 
     def stages(self, work: Path) -> list[tuple[str, list, int, str]]:
-        from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets, MinhashDedupCluster
+        from datatrove.pipeline.dedup.minhash import MinhashDedupCluster
+
+        from jazari_nlp.corpus.dedup_stages import JazariMinhashBuckets
 
         mh = self._config()
-        return [("LSH buckets", [MinhashDedupBuckets(str(work / "minhash_sig"), str(work / "minhash_buckets"),
+        return [("LSH buckets", [JazariMinhashBuckets(str(work / "minhash_sig"), str(work / "minhash_buckets"),
                                                      config=mh, only_dedup_in_index=False)],
                  self.cfg.num_buckets, "minhash_buckets"),
                 ("clusters", [MinhashDedupCluster(str(work / "minhash_buckets"), str(work / "minhash_remove"),

@@ -6,6 +6,8 @@ Example: ``LangId("03_langid", LangIdStep(keep=["ary_Arab"])).filter_batch(docs)
 
 from __future__ import annotations
 
+from collections import Counter
+
 from pydantic import Field, ValidationInfo, field_validator
 
 from jazari_nlp.corpus.common import LONG_MIN_WORDS, UNSAFE_CHARS, _language_keys, language_code
@@ -53,6 +55,9 @@ class LangIdStep(StrictModel):
 
 
 
+SCRIPT_CHARS = 5000  # `script` is the dominant script of the first 5,000 characters
+
+
 class LangIdStepError(RuntimeError):
     """The language-id model failed on a text: the build stops (see ``build_corpus``)."""
 
@@ -74,16 +79,24 @@ class LangId(CorpusStep):
     def __init__(self, step_name: str, cfg: LangIdStep):
         super().__init__(step_name, cfg)
         self._model = None
+        self._codes: list | None = None  # script codes of the last texts predicted (see _predict)
 
     def _predict(self, texts: list[str]) -> list[tuple[str, float]]:
+        """Label and score per text; ``self._codes`` is then the identifier's script codes of each text (jazari's
+        identifier; None otherwise), for ``script``."""
         if self._model is None:
             self._model = load_identifier(self.cfg.identifier)
-        from jazari_nlp.text.langid import LangIdError
+        from jazari_nlp.text.langid import FastTextIdentifier, LangIdError
 
         # errors="raise": a model that cannot predict must stop the build, not label every document `und`
         # (which a `keep:` list then drops whole, silently).
         try:
-            preds = self._model.predict_batch(texts, errors="raise")
+            if isinstance(self._model, FastTextIdentifier):
+                codes: list = []
+                preds = self._model.predict_batch(texts, errors="raise", codes=codes)
+                self._codes = codes
+            else:
+                preds = self._model.predict_batch(texts, errors="raise")
         except LangIdError as e:
             model = self.cfg.identifier.model_path or "the shipped model"
             raise LangIdStepError(f"{self.name}: language identification failed ({e}); model: {model}. Check "
@@ -94,21 +107,32 @@ class LangId(CorpusStep):
 
     def filter_batch(self, batch: list) -> list[bool | tuple[bool, str]]:
         todo = [d for d in batch if not (self.cfg.use_hint and d.metadata.get("lang_hint"))]
-        texts = [d.text[: self.cfg.max_chars] for d in todo]
+        head = self.cfg.max_chars
+        texts = [d.text[:head] for d in todo]
+        self._codes = None
         preds = dict(zip(map(id, todo), self._predict(texts), strict=True)) if todo else {}
+        # The identifier counted the scripts of text[:head] (its gate): `script` (over text[:SCRIPT_CHARS])
+        # adds the rest to those counts instead of counting the head again.
+        codes = self._codes if head <= SCRIPT_CHARS else None
+        counted = dict(zip(map(id, todo), codes, strict=True)) if codes else {}
         out: list[bool | tuple[bool, str]] = []
+        langs: Counter[str] = Counter()
         for d in batch:
             label, score = preds.get(id(d)) or (d.metadata["lang_hint"], 1.0)
             lang = UNSAFE_CHARS.sub("_", _canonical(label)) or "und"
             d.metadata["lang"], d.metadata["lang_score"] = lang, round(score, 4)
-            d.metadata["script"] = dominant_script(d.text[:5000])
-            self.stat_update(f"lang_{lang}")
+            n = counted.get(id(d))
+            d.metadata["script"] = (dominant_script(d.text[:SCRIPT_CHARS]) if n is None
+                                    else dominant_script(d.text[head:SCRIPT_CHARS], counted=n))
+            langs[lang] += 1
             if self.cfg.keep is not None and lang not in self.cfg.keep:
                 out.append((False, "lang_not_kept"))
             elif score < self._threshold(d, lang):
                 out.append((False, "lang_low_score"))
             else:
                 out.append(True)
+        for lang, n in langs.items():  # one update per language and batch: the same totals
+            self.stat_update(f"lang_{lang}", value=n)
         return out
 
     def _threshold(self, doc, lang: str) -> float:
