@@ -214,3 +214,143 @@ def test_letter_counts_equal_the_old_count(tokens):
     from jazari_nlp.corpus.filters import _letter_counts
 
     assert _letter_counts(tokens) == _old_letter_counts(tokens)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_WORDS)
+def test_frequency_bound_holds(words):
+    from jazari_nlp.corpus.ngrams import _Grams
+
+    grams = _Grams(words)
+    for n in (1, 2, 3, 4, 6):
+        bound = grams.freq_bound(n)
+        if "" in words or len(words) < n:
+            assert bound is None
+        else:
+            assert bound >= _old_top(words, n), n
+    assert _Grams(["a b", "c", "a", "b c"]).freq_bound(2) is None  # words with spaces: no bound
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["", "a", "ab", "a ", "ⴰⴱ", "سلام"]), max_size=12))
+def test_find_duplicates_equals_datatrove(items):
+    from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates as dt_find_duplicates
+
+    from jazari_nlp.corpus.filters import find_duplicates
+
+    assert find_duplicates(items) == dt_find_duplicates(items)
+
+
+def _old_quality_reason(text, t, stopwords):
+    """The round-2 ``filters.quality_reason`` without its shortcuts and bounds (every statistic counted in
+    full, n-grams by strings, datatrove's ``find_duplicates``), kept as the oracle of decisions."""
+    from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
+
+    from jazari_nlp.corpus.filters import LINE_END_PUNCT, _digit_re, split_words
+    from jazari_nlp.corpus.ngrams import _Grams
+
+    if t.max_replacement_ratio is not None and text.count("\ufffd") / max(len(text), 1) > t.max_replacement_ratio:
+        return "quality_replacement_chars"
+    tokens = split_words(text)
+    words = [w for w in tokens if w]
+    n = len(words)
+    if t.min_words is not None and n < t.min_words:
+        return "quality_too_few_words"
+    if t.max_words is not None and n > t.max_words:
+        return "quality_too_many_words"
+    if n == 0:
+        return "quality_too_few_words"
+    avg = sum(len(w) for w in words) / n
+    if t.min_avg_word_length is not None and avg < t.min_avg_word_length:
+        return "quality_short_words"
+    if t.max_avg_word_length is not None and avg > t.max_avg_word_length:
+        return "quality_long_words"
+    if t.max_symbol_word_ratio is not None:
+        if text.count("#") / n > t.max_symbol_word_ratio:
+            return "quality_symbol_ratio"
+        if (text.count("...") + text.count("…")) / n > t.max_symbol_word_ratio:
+            return "quality_symbol_ratio"
+    if t.max_digit_ratio is not None:
+        visible = len(text) - text.count(" ") - text.count("\n")
+        if visible and len(_digit_re().findall(text)) / visible > t.max_digit_ratio:
+            return "quality_digit_ratio"
+    if t.min_alpha_words_ratio is not None:
+        if sum(any(c.isalpha() for c in w) for w in tokens) / len(tokens) < t.min_alpha_words_ratio:
+            return "quality_few_alpha_words"
+    if t.min_stop_words and stopwords:
+        if len(stopwords.intersection(w.lower() for w in words)) < t.min_stop_words:
+            return "quality_few_stopwords"
+    paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
+    if paragraphs:
+        dup, dup_chars = find_duplicates(paragraphs)
+        if t.dup_para_frac is not None and dup / len(paragraphs) > t.dup_para_frac:
+            return "quality_dup_paragraphs"
+        if t.dup_para_char_frac is not None and dup_chars / len(text) > t.dup_para_char_frac:
+            return "quality_dup_paragraph_chars"
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if lines:
+        dup, dup_chars = find_duplicates(lines)
+        if t.dup_line_frac is not None and dup / len(lines) > t.dup_line_frac:
+            return "quality_dup_lines"
+        if t.dup_line_char_frac is not None and dup_chars / len(text) > t.dup_line_char_frac:
+            return "quality_dup_line_chars"
+    grams = _Grams(words)
+    for k, frac in t.top_n_grams or ():
+        if len(words) >= k and grams.top_by_strings(k) / len(text) > frac:
+            return f"quality_top_{k}gram"
+    for k, frac in t.dup_n_grams or ():
+        if len(words) >= k and grams.chars_by_strings(k) / len(text) > frac:
+            return f"quality_dup_{k}gram"
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    if lines and t.min_line_punct_ratio is not None:
+        if sum(ln.endswith(LINE_END_PUNCT) for ln in lines) / len(lines) < t.min_line_punct_ratio:
+            return "quality_line_punct"
+    if lines and t.max_short_line_ratio is not None and len(lines) > 1:
+        if sum(len(ln) <= 30 for ln in lines) / len(lines) > t.max_short_line_ratio:
+            return "quality_short_lines"
+    return None
+
+
+# tokens that reach every check: digits, harakat (not letters), symbols, stopwords, repeats, line breaks
+_TOKENS = st.sampled_from(["la", "de", "fi", "wa", "maison", "سلام", "مَدرسة", "ⴰⵣⵓⵍ", "2024", "٣٤", "3la", "#tag",
+                           "...", "…", "!!", "-", "a.", "x", "\n", "\n\n", "وَ", "²"])
+_RATIO = st.one_of(st.none(), st.floats(0, 1))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_TOKENS, max_size=120), _RATIO, _RATIO, st.one_of(st.none(), st.integers(0, 5)),
+       st.one_of(st.none(), st.floats(0, 0.5)), st.integers(0, 3))
+def test_quality_reason_equals_the_plain_rules(tokens, digit, alpha, min_stop, top, min_words):
+    from jazari_nlp.corpus.filters import quality_reason
+    from jazari_nlp.corpus.thresholds import QualityThresholds
+
+    text = " ".join(tokens)
+    t = QualityThresholds(min_words=min_words, max_digit_ratio=digit, min_alpha_words_ratio=alpha,
+                          min_stop_words=min_stop, min_avg_word_length=1, max_avg_word_length=20,
+                          max_symbol_word_ratio=0.5, top_n_grams=None if top is None else [(2, top), (3, top), (4, top)])
+    stopwords = frozenset({"la", "de", "وَ"})
+    assert quality_reason(text, t, stopwords) == _old_quality_reason(text, t, stopwords)
+
+
+def test_stopwords_past_the_first_words_count():
+    from jazari_nlp.corpus.filters import _STOP_HEAD, quality_reason
+    from jazari_nlp.corpus.thresholds import QualityThresholds
+
+    t = QualityThresholds(min_words=1, top_n_grams=None, dup_n_grams=None, min_line_punct_ratio=None)
+    words = ["mot" + "abcdefghij"[i % 10] + "abcdefghij"[i // 10] for i in range(_STOP_HEAD)]  # no stopword
+    assert quality_reason(" ".join(words + ["de", "la"]), t, frozenset({"de", "la"})) is None
+    assert quality_reason(" ".join(words + ["de"]), t, frozenset({"de", "la"})) == "quality_few_stopwords"
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(_WORDS, st.lists(st.integers(1, 11), min_size=1, max_size=6, unique=True))
+def test_one_bound_holds_every_duplicate_count(words, ns):
+    from jazari_nlp.corpus.ngrams import _Grams
+
+    grams = _Grams(words, ns)
+    for top in ns:
+        bound = grams.chars_bound_upto(top)
+        for n in (n for n in ns if min(ns) <= n <= top):
+            assert bound >= grams.chars_bound(n) >= _old_chars(words, n), (top, n)
+    assert grams.chars_bound_upto(min(ns) - 1) is None  # no n of dup_ns that small

@@ -44,7 +44,10 @@ def _datatrove_find_duplicates():
 
 def find_duplicates(items: list[str]) -> tuple[int, int]:
     """datatrove's Gopher count of repeated items ``(count, characters)``, imported when first needed: this
-    module loads with the config (the quality step's), and importing datatrove takes about a second."""
+    module loads with the config (the quality step's), and importing datatrove takes about a second.
+    Most documents repeat no line or paragraph: a set (in C) shows it, and then both counts are 0."""
+    if len(set(items)) == len(items):
+        return 0, 0
     return _datatrove_find_duplicates()(items)
 
 
@@ -253,6 +256,9 @@ def _digit_re() -> re.Pattern[str]:
     return re.compile(r"[\d" + re.escape(_other_digits()) + "]")
 
 
+_STOP_HEAD = 64  # words looked at first for stopwords
+
+
 def _has_alpha(token: str) -> bool:
     return token.isalpha() or any(map(str.isalpha, token))  # the first test settles most words at C speed
 
@@ -288,21 +294,29 @@ def quality_reason(text: str, t: QualityThresholds, stopwords: frozenset[str] | 
             return "quality_symbol_ratio"
         if (text.count("...") + text.count("…")) / n > t.max_symbol_word_ratio:
             return "quality_symbol_ratio"
+    is_alpha = list(map(str.isalpha, tokens))  # in C; only the other tokens need a letter search
     if t.max_digit_ratio is not None:
         visible = len(text) - text.count(" ") - text.count("\n")
-        if visible and count_digits(text) / visible > t.max_digit_ratio:
+        # letters are no digits: when the characters outside all-letter tokens can't reach the ratio, the
+        # (costlier) digit count can't either
+        if visible and (visible - sum(map(len, compress(tokens, is_alpha)))) / visible > t.max_digit_ratio \
+                and count_digits(text) / visible > t.max_digit_ratio:
             return "quality_digit_ratio"
     if t.min_alpha_words_ratio is not None:
-        is_alpha = list(map(str.isalpha, tokens))  # in C; only the other tokens need a letter search
-        alpha = sum(is_alpha) + sum(map(_any_alpha, compress(tokens, map(not_, is_alpha))))
+        alpha = sum(is_alpha)  # a lower bound that settles most documents
         if alpha / len(tokens) < t.min_alpha_words_ratio:
-            return "quality_few_alpha_words"
-    if t.min_stop_words and stopwords:
-        if len(stopwords.intersection(map(str.lower, words))) < t.min_stop_words:
+            alpha += sum(map(_any_alpha, compress(tokens, map(not_, is_alpha))))
+            if alpha / len(tokens) < t.min_alpha_words_ratio:
+                return "quality_few_alpha_words"
+    if t.min_stop_words and stopwords:  # the first words usually hold enough stopwords already
+        if len(stopwords.intersection(map(str.lower, words[:_STOP_HEAD]))) < t.min_stop_words \
+                and len(stopwords.intersection(map(str.lower, words))) < t.min_stop_words:
             return "quality_few_stopwords"
-    if reason := _repetition_reason(text, words, t):
+    raw_lines = text.split("\n")
+    stripped_lines = list(map(str.strip, raw_lines))  # shared by the repetition and the line checks
+    if reason := _repetition_reason(text, words, t, raw_lines, stripped_lines):
         return reason
-    lines = list(filter(None, map(str.strip, text.split("\n"))))
+    lines = list(filter(None, stripped_lines))
     if lines and t.min_line_punct_ratio is not None:
         if sum(ln.endswith(LINE_END_PUNCT) for ln in lines) / len(lines) < t.min_line_punct_ratio:
             return "quality_line_punct"
@@ -315,8 +329,10 @@ def quality_reason(text: str, t: QualityThresholds, stopwords: frozenset[str] | 
 _DupNgrams = _Grams  # the older name
 
 
-def _repetition_reason(text: str, words: list[str], t: QualityThresholds) -> str | None:
-    """Gopher repetition checks (Rae et al. 2021, table A1), counted like datatrove's GopherRepetitionFilter."""
+def _repetition_reason(text: str, words: list[str], t: QualityThresholds, raw_lines: list[str] | None = None,
+                       stripped_lines: list[str] | None = None) -> str | None:
+    """Gopher repetition checks (Rae et al. 2021, table A1), counted like datatrove's GopherRepetitionFilter.
+    ``raw_lines``/``stripped_lines``: ``text.split("\n")`` and its lines stripped, when the caller has them."""
     stripped = text.strip()
     paragraphs = stripped.split("\n\n")
     paragraphs = list(compress(paragraphs, map(str.strip, paragraphs)))
@@ -326,8 +342,10 @@ def _repetition_reason(text: str, words: list[str], t: QualityThresholds) -> str
             return "quality_dup_paragraphs"
         if t.dup_para_char_frac is not None and dup_chars / len(text) > t.dup_para_char_frac:
             return "quality_dup_paragraph_chars"
-    lines = text.split("\n")
-    lines = list(compress(lines, map(str.strip, lines)))
+    if raw_lines is None or stripped_lines is None:
+        raw_lines = text.split("\n")
+        stripped_lines = list(map(str.strip, raw_lines))
+    lines = list(compress(raw_lines, stripped_lines))
     if lines:
         dup, dup_chars = find_duplicates(lines)
         if t.dup_line_frac is not None and dup / len(lines) > t.dup_line_frac:
@@ -337,11 +355,16 @@ def _repetition_reason(text: str, words: list[str], t: QualityThresholds) -> str
     grams = _Grams(words, [k for k, _ in t.dup_n_grams or ()])
     for k, frac in t.top_n_grams or ():
         if len(words) >= k:
-            bound = grams.top_bound(k)  # most documents: a count of smaller n-grams shows k can't fail
-            if (bound is None or bound / len(text) > frac) and grams.top(k) / len(text) > frac:
+            # most documents: word frequencies, or a count of smaller n-grams, show k can't fail
+            bounds = [b for b in (grams.freq_bound(k), grams.top_bound(k)) if b is not None]
+            if (not bounds or min(bounds) / len(text) > frac) and grams.top(k) / len(text) > frac:
                 return f"quality_top_{k}gram"
-    for k, frac in t.dup_n_grams or ():
-        if len(words) >= k and grams.chars_bound(k) / len(text) > frac and grams.chars(k) / len(text) > frac:
+    dups = [(k, frac) for k, frac in t.dup_n_grams or () if len(words) >= k]
+    upto = grams.chars_bound_upto(max(k for k, _ in dups)) if dups and min(k for k, _ in dups) >= 1 else None
+    if upto is not None and upto / len(text) <= min(frac for _, frac in dups):
+        return None  # most documents: no n can fail
+    for k, frac in dups:
+        if grams.chars_bound(k) / len(text) > frac and grams.chars(k) / len(text) > frac:
             return f"quality_dup_{k}gram"
     return None
 

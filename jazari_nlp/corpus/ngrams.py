@@ -18,7 +18,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate, compress, repeat
-from operator import add, ne, sub
+from operator import add, mul, ne, sub
 
 
 class _Grams:
@@ -36,6 +36,7 @@ class _Grams:
         self._chars: dict[int, int] = {}
         self._cands: dict[int, list[int]] = {}
         self._longest: list[int] | None = None
+        self._freq: tuple[int, int] | None = None  # (max of word length x count, max word count)
 
     def spaced(self, n: int) -> list[str]:
         text = " ".join(self.words)
@@ -61,6 +62,19 @@ class _Grams:
         if self._longest is None:
             self._longest = sorted(map(len, self.words), reverse=True)
         return min(counts) * (sum(self._longest[:n]) + n - 1)
+
+    def freq_bound(self, n: int) -> int | None:
+        """An upper bound of ``top(n)`` from word frequencies alone (``None`` where words hold spaces or are
+        empty): an n-gram occurring c times holds n words, each occurring at least c times, so its characters
+        times c are at most n x the largest (word length x word count) plus (n - 1) spaces x the largest word
+        count. Example: ``_Grams("a b a b".split()).freq_bound(2)`` → ``2 * 2 + 1 * 2`` = 6."""
+        if n < 1 or len(self.words) < n or " " in self.full or "" in self.words:
+            return None
+        if self._freq is None:
+            counts = Counter(self.words)
+            self._freq = (max(map(mul, map(len, counts), counts.values())), max(counts.values()))
+        most_chars, most = self._freq
+        return n * most_chars + (n - 1) * most
 
     def _top_one(self, n: int) -> tuple[int, int | None]:
         """(``top(n)``, the count of the most frequent n-gram, or ``None`` when it may not bound larger n).
@@ -100,6 +114,19 @@ class _Grams:
         ends = list(map(off.__getitem__, map(add, pos, repeat(n))))
         starts = list(map(max, map(off.__getitem__, pos), [0, *ends[:-1]]))  # n-grams overlap: count once
         return sum(ends) - sum(starts)
+
+    def chars_bound_upto(self, n_max: int) -> int | None:
+        """One upper bound of ``chars(n)`` for every n of ``dup_ns`` up to ``n_max`` (``None`` when there is
+        none of them): the characters that n_max-grams (cut at the end) at the repeat candidates cover
+        together, which hold every smaller n's bound. Most documents pass all n with it at once. Example:
+        ``_Grams("a b c a b c".split(), (2, 3)).chars_bound_upto(3)`` → 6."""
+        if self._m is None or n_max < self._m:
+            return None
+        pos, off, last = self._candidates(self._m), self.off, len(self.words)
+        if not pos:
+            return 0
+        ends = [off[min(p + n_max, last)] for p in pos]  # non-decreasing: pos is sorted
+        return sum(ends) - sum(map(max, map(off.__getitem__, pos), [0, *ends[:-1]]))
 
     def _candidates(self, n: int) -> list[int]:
         """``_repeat_candidates`` positions that hold an n-gram, for the smallest m <= n of ``dup_ns``."""
@@ -145,11 +172,9 @@ def _repeat_candidates(full: str, off: list[int], m: int) -> list[int]:
     if end <= 1:
         return []
     k = min(map(sub, off[m:], off))
-    starts = [full[o:o + k] for o in off[:end]]
-    if len(set(starts)) == end:  # most documents: nothing can repeat
+    maybe = _repeated_slices(full, off[:end], k)
+    if not maybe:  # many documents: nothing can repeat
         return []
-    counts = Counter(starts)
-    maybe = list(compress(range(end), map((1).__lt__, map(counts.__getitem__, starts))))
     heads = [full[off[i]:off[i + m]] for i in maybe]
     order = sorted(range(len(maybe)), key=heads.__getitem__)
     ordered = list(map(heads.__getitem__, order))
@@ -165,6 +190,18 @@ def _repeat_candidates(full: str, off: list[int], m: int) -> list[int]:
         cand.extend(order[j:e])
         reach = e
     return sorted(map(maybe.__getitem__, cand))
+
+
+def _repeated_slices(full: str, starts: list[int], k: int) -> list[int]:
+    """The indexes i (sorted) where ``full[starts[i]:starts[i] + k]`` occurs at another start too."""
+    heads = [full[o:o + k] for o in starts]
+    end = len(heads)
+    first = dict(zip(reversed(heads), range(end - 1, -1, -1), strict=True))  # slice -> its first index
+    if len(first) == end:
+        return []
+    # the slices seen again (a few), then every index holding one: C loops, cheaper than a Counter
+    again = set(compress(heads, map(ne, map(first.__getitem__, heads), range(end))))
+    return list(compress(range(end), map(again.__contains__, heads)))
 
 
 def _walk(pairs: list[tuple[int, int]], n: int, off: list[int]) -> int:

@@ -203,11 +203,13 @@ def _fix_greek(match: re.Match) -> str:
 
 def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None = None,
               strip_diacritics: bool | None = None, ascii_digits: bool | None = None,
-              newlines: str | None = None, repair: bool = True) -> str:
+              newlines: str | None = None, repair: bool = True, remember: bool = False) -> str:
     """Normalize ``text`` with a named profile (``train`` or ``match``); options override the profile.
 
     Never raises on a string (lone surrogates and controls are dropped); bytes are decoded with
-    :func:`decode_bytes`; anything else (``None``, a number) is a ``TypeError``.
+    :func:`decode_bytes`; anything else (``None``, a number) is a ``TypeError``. ``remember`` (the corpus
+    normalize step): remember the output of a default ``train`` run, so that normalizing that very text
+    object again (langid, the match text) skips the steps proven to change nothing on it (:func:`_known_clean`).
 
     Example::
 
@@ -226,14 +228,18 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
     ascii_digits = match if ascii_digits is None else ascii_digits
     newlines = ("space" if match else "keep") if newlines is None else newlines
 
-    if _SURROGATE.search(text):
-        text = _SURROGATE.sub("", text)
-    text = _translate(text, _CONTROL, _CONTROL_GATE)
-    if repair:
-        text = repair_mojibake(text)
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
     names = ["bidi_controls", "zero_width", "tatweel", "arabic_lookalikes"]
+    clean = _known_clean(text, repair)
+    if not clean:
+        if _SURROGATE.search(text):
+            text = _SURROGATE.sub("", text)
+        text = _translate(text, _CONTROL, _CONTROL_GATE)
+        if repair:
+            repaired = repair_mojibake(text)
+            remember = remember and repaired is text
+            text = repaired
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
     if unify_g:
         names.append("darija_g")
     if strip_diacritics:
@@ -243,7 +249,9 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
     if match:
         names.append("arabic_match")
     table, gate = _table(*names), _table_gate(*names)
-    for _ in range(3):
+    # A known clean text is at the fixed point of the train tables (see _known_clean): only new tables can act.
+    fixed_point = clean and len(names) == 4
+    for _ in range(0 if fixed_point else 3):
         # Deleting tatweel or zero-width characters can bring marks together that NFC then reorders or
         # composes (ـ between shadda and fatha; ا ZWNJ ٕ → إ), and a composed letter can be a look-alike the
         # tables map: repeat until nothing changes, so that the profile is idempotent.
@@ -254,6 +262,8 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
         if text is before or text == before or unicodedata.is_normalized("NFC", text):
             break
         text = unicodedata.normalize("NFC", text)
+    else:
+        remember = False  # three rounds without a fixed point (the last NFC may have made a table character)
     if "\u03b5" in text or "\u03b3" in text or "\u0393" in text:
         text = _GREEK_IN_LATIN.sub(_fix_greek, text)
         # A standalone γ too, when the text is Latin and holds no real Greek.
@@ -261,7 +271,47 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
             text = _GREEK_ONLY_WORD.sub(lambda m: m.group(0).translate(_table("amazigh_latin")), text)
     if match:
         text = _match_fold(text)
-    return _collapse_spaces(text, newlines == "space")
+    elif fixed_point:
+        # Only non-space characters changed since this text's run collapsed it with the line breaks kept: its
+        # spaces are single, between words, and one or two line breaks separate lines (no space at their edges).
+        return text.replace("\n\n", " ").replace("\n", " ") if newlines == "space" else text
+    text = _collapse_spaces(text, newlines == "space")
+    if remember and not match and repair and len(names) == 4 and newlines == "keep" and not clean:
+        _remember(text)
+    return text
+
+
+# Outputs of `normalize(..., remember=True)` (default train profile) whose run is known to have left them clean:
+# id -> the text itself (held alive, so that an id is never another object's). Bounded (the documents between
+# the normalize step and the match text are a few batches), oldest out first.
+_CLEAN: dict[int, str] = {}
+_CLEAN_MAX, _CLEAN_MAX_CHARS = 1024, 4_000_000
+_CLEAN_CHARS = [0]  # characters held by _CLEAN
+_LATIN1_LETTERS = re.compile("[\u00c0-\u00ff]")  # every character either repair_mojibake test needs is one
+
+
+def _remember(text: str) -> None:
+    if len(text) > _CLEAN_MAX_CHARS or id(text) in _CLEAN:
+        return
+    while _CLEAN and (len(_CLEAN) >= _CLEAN_MAX or _CLEAN_CHARS[0] + len(text) > _CLEAN_MAX_CHARS):
+        _CLEAN_CHARS[0] -= len(_CLEAN.pop(next(iter(_CLEAN))))  # the oldest
+    _CLEAN[id(text)] = text
+    _CLEAN_CHARS[0] += len(text)
+
+
+def _known_clean(text: str, repair: bool) -> bool:
+    """Whether ``text`` is a remembered train output on which the first steps of :func:`normalize` change nothing.
+
+    Its run dropped surrogates and controls, and repair_mojibake changed nothing, so no later step could bring
+    them back (NFC, the tables, the Greek fix and the space collapse never output one: tested); the table loop
+    ended at a fixed point (no table character, no ZWJ outside Tifinagh) and the Greek fix and the collapse add
+    none. Two things are not proven and so are checked: NFC (cheap) and that repair_mojibake changes nothing
+    now (deleting a zero-width character or composing a letter can make a new mojibake hint): both of its
+    tests need a character U+00C0-U+00FF, which most text lacks. Example: ``_known_clean("salam", True)`` →
+    ``False`` (never remembered)."""
+    if _CLEAN.get(id(text)) is not text or not unicodedata.is_normalized("NFC", text):
+        return False
+    return not repair or text.isascii() or not _LATIN1_LETTERS.search(text) or repair_mojibake(text) == text
 
 
 def _collapse_spaces(text: str, one_line: bool) -> str:

@@ -23,5 +23,7 @@ class Normalize(CorpusStep):
     """Applies a jazari normalization profile; a document that normalizes to nothing is `empty_after_normalize`."""
 
     def filter(self, doc) -> bool | tuple[bool, str]:
-        doc.text = normalize(doc.text, self.cfg.profile)
+        # remember: langid's sample and the match text normalize this very text again, and can skip the steps
+        # proven to change nothing on it (text.normalize._known_clean)
+        doc.text = normalize(doc.text, self.cfg.profile, remember=True)
         return True if doc.text.strip() else (False, "empty_after_normalize")
