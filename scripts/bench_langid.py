@@ -51,13 +51,9 @@ def main() -> None:
     from jazari_nlp.text import LangIdConfig, load_identifier, normalize
 
     base = load_lines(args.config, args.shared)
-    lines, size = [], 0
-    while size < args.mb * 1e6:
-        for ln in base:
-            lines.append(ln)
-            size += len(ln.encode("utf-8"))
-            if size >= args.mb * 1e6:
-                break
+    from bench_text import repeat_to  # scripts/ is on sys.path when a script there runs
+
+    lines, size = repeat_to(base, args.mb)
     print(f"input: {len(lines)} lines, {size / 1e6:.2f} MB, {size / len(lines):.0f} bytes a line "
           "(single process, one core)")
     ident = load_identifier(LangIdConfig(model_path=args.model) if args.model else None)

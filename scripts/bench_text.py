@@ -36,6 +36,18 @@ def load_lines(shared: Path) -> list[str]:
 REPEAT = 3
 
 
+def repeat_to(base: list[str], mb: float) -> tuple[list[str], int]:
+    """``base`` repeated (and cut) until it holds ``mb`` MB of UTF-8: the lines and their size in bytes."""
+    lines, size = [], 0
+    while size < mb * 1e6:
+        for ln in base:
+            lines.append(ln)
+            size += len(ln.encode("utf-8"))
+            if size >= mb * 1e6:
+                break
+    return lines, size
+
+
 def timed(name: str, fn, lines: list[str], nbytes: int, batch: bool = False, repeat: int = REPEAT) -> float:
     """Steady-state rate: one untimed warm-up pass (lazy tables and caches fill), then the best of REPEAT
     timed passes (the least disturbed by other jobs on a shared machine). Every tool is measured the same way."""
@@ -69,13 +81,7 @@ def main() -> None:
     from jazari_nlp.text import identify, load_identifier, normalize
 
     base = load_lines(args.shared)
-    lines, size = [], 0
-    while size < args.mb * 1e6:
-        for ln in base:
-            lines.append(ln)
-            size += len(ln.encode("utf-8"))
-            if size >= args.mb * 1e6:
-                break
+    lines, size = repeat_to(base, args.mb)
     print(f"input: {len(lines)} lines, {size / 1e6:.2f} MB (single process, one core)")
     load_identifier()
     identify("warm up")
