@@ -9,9 +9,8 @@ long = the source's kind is web/news/books, or auto and the document has ``long_
 Words are whitespace tokens stripped of punctuation: script-agnostic and fast (datatrove's word tokenizers
 pick an English tokenizer for bare codes, which splits Arabic and Tifinagh badly).
 
-The shipped table starts from FineWeb-2's published per-language thresholds (huggingface/fineweb-2,
-``configs/<lang>.yml``) for ary_Arab, arb_Arab, zgh_Tfng and fra_Latn; ary_Latn (Arabizi) and Amazigh in Latin
-script are jazari's own choices (FineWeb-2's kab_Latn values are degenerate: zero duplicate-line tolerance).
+The shipped per-language table (FineWeb-2's thresholds, plus jazari's own rows) and stopword lists are in
+:mod:`jazari_nlp.corpus.quality_table`, re-exported here.
 
 Example::
 
@@ -25,13 +24,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from importlib import resources
 from itertools import compress, filterfalse, repeat
 from operator import not_
 from typing import Any
 
 from jazari_nlp.corpus.common import LONG_KINDS, LONG_MIN_WORDS, SOURCE_KINDS
 from jazari_nlp.corpus.ngrams import _Grams, _walk, top_ngram_chars  # noqa: F401 (re-exported)
+from jazari_nlp.corpus.quality_table import (  # noqa: F401 (re-exported)
+    ALIASES,
+    SHIPPED_TABLE,
+    shipped_stopwords,
+    thresholds_for,
+)
 from jazari_nlp.corpus.thresholds import QualityThresholds, ShortThresholds
 
 
@@ -53,113 +57,7 @@ def find_duplicates(items: list[str]) -> tuple[int, int]:
 
 PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»“”‘’…،؛؟۔–—•·"
 LINE_END_PUNCT = tuple(".!?…:;\"'»”)]،؛؟۔")
-_FW2_OFF = None  # FineWeb-2 disables a check with -1 or ratios above 1
 SHORT_KINDS = frozenset(SOURCE_KINDS) - set(LONG_KINDS) - {"auto"}
-
-# language -> overrides of QualityThresholds (a nested "short" mapping overrides ShortThresholds). Values from
-# FineWeb-2 configs unless marked "jazari".
-SHIPPED_TABLE: dict[str, dict[str, Any]] = {
-    "ary_Arab": {
-        "dup_line_frac": 0.355,
-        "dup_n_grams": [(5, 0.242), (6, 0.214), (7, 0.201), (8, 0.186), (9, 0.181), (10, 0.169)],
-        "top_n_grams": [(2, 0.121), (3, 0.147), (4, 0.173)],
-        "min_avg_word_length": 3,
-        "max_avg_word_length": 7,
-        "min_alpha_words_ratio": 0.743,
-        "min_line_punct_ratio": 0.111,
-    },
-    "arb_Arab": {
-        "dup_line_frac": 0.304,
-        "dup_n_grams": [(5, 0.165), (6, 0.153), (7, 0.142), (8, 0.131), (9, 0.12), (10, 0.109)],
-        "top_n_grams": [(2, 0.197), (3, 0.172), (4, 0.146)],
-        "min_avg_word_length": 2,
-        "max_avg_word_length": 9,
-        "min_alpha_words_ratio": 0.787,
-        "min_line_punct_ratio": 0.143,
-    },
-    "zgh_Tfng": {
-        "dup_line_frac": 0.433,
-        "dup_n_grams": [(5, 0.417), (6, 0.409), (7, 0.407), (8, 0.396), (9, 0.385), (10, 0.388)],
-        "top_n_grams": [],  # FineWeb-2: 1.163 / 1.815 / 2.441, i.e. off
-        "min_avg_word_length": 3,
-        "max_avg_word_length": 10,
-        "min_alpha_words_ratio": 0.913,
-        "min_line_punct_ratio": _FW2_OFF,
-    },
-    "fra_Latn": {
-        "dup_line_frac": 0.264,
-        "dup_n_grams": [(5, 0.15), (6, 0.141), (7, 0.131), (8, 0.121), (9, 0.111), (10, 0.1)],
-        "top_n_grams": [(2, 0.161), (3, 0.149), (4, 0.134)],
-        "min_avg_word_length": 2,
-        "max_avg_word_length": 11,
-        "min_alpha_words_ratio": 0.812,
-        "min_line_punct_ratio": 0.1,
-    },
-    # jazari: Arabizi writes letters with digits (3, 7, 9) and social-media lines rarely end in punctuation.
-    "ary_Latn": {
-        "min_avg_word_length": 2,
-        "max_avg_word_length": 10,
-        "max_digit_ratio": 0.5,
-        "min_alpha_words_ratio": 0.7,
-        "min_line_punct_ratio": None,
-    },
-    # jazari: Amazigh in Latin script has many one-letter particles (d, n, i, s, g).
-    "tzm_Latn": {
-        "min_avg_word_length": 2,
-        "max_avg_word_length": 11,
-        "min_alpha_words_ratio": 0.8,
-        "min_line_punct_ratio": 0.1,
-    },
-}
-# Varieties that share a table row and a stopword list.
-ALIASES = {"zgh_Latn": "tzm_Latn", "kab_Latn": "tzm_Latn", "shi_Latn": "tzm_Latn", "rif_Latn": "tzm_Latn",
-           "tzm_Tfng": "zgh_Tfng", "shi_Tfng": "zgh_Tfng", "rif_Tfng": "zgh_Tfng"}
-
-
-def _deep_update(base: dict[str, Any], over: dict[str, Any]) -> None:
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(base.get(k), dict):
-            _deep_update(base[k], v)
-        else:
-            base[k] = v
-
-
-def _written(over: QualityThresholds | dict[str, Any]) -> dict[str, Any]:
-    return (over if isinstance(over, QualityThresholds) else QualityThresholds.model_validate(over)).written()
-
-
-def thresholds_for(lang: str | None, defaults: QualityThresholds, per_language: dict[str, Any],
-                   use_shipped: bool = True) -> QualityThresholds:
-    """The thresholds of one language, the last level winning key by key (``short`` keys too):
-    (a) the class defaults, then jazari's shipped row for ``lang`` (or its alias), (b) the keys written in
-    ``defaults``, (c) the keys written in ``per_language`` for the alias row, then for ``lang`` itself.
-
-    Example: ``thresholds_for("ary_Arab", QualityThresholds(min_words=3), {}).min_words`` → ``3``.
-    """
-    key = ALIASES.get(lang or "", lang or "")
-    merged: dict[str, Any] = {}
-    if use_shipped and key in SHIPPED_TABLE:
-        _deep_update(merged, SHIPPED_TABLE[key])
-    _deep_update(merged, defaults.written())
-    for code in dict.fromkeys((key, lang or "")):
-        if code in per_language:
-            _deep_update(merged, _written(per_language[code]))
-    return QualityThresholds.model_validate(merged)
-
-
-def _read_list(name: str) -> frozenset[str]:
-    try:
-        text = resources.files("jazari_nlp.corpus").joinpath(f"stopwords/{name}.txt").read_text(encoding="utf-8")
-    except (FileNotFoundError, OSError):
-        return frozenset()
-    return frozenset(w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#"))
-
-
-@lru_cache(maxsize=64)
-def shipped_stopwords(lang: str) -> frozenset[str]:
-    """jazari's stopword list for a language (empty set when none ships). Example: ``shipped_stopwords('fra_Latn')``."""
-    return _read_list(lang) or _read_list(ALIASES.get(lang, lang))
-
 
 def split_words(text: str) -> list[str]:
     """Whitespace tokens with surrounding punctuation removed (symbol-only tokens become '')."""
@@ -267,16 +165,18 @@ def _any_alpha(token: str) -> bool:
     return any(map(str.isalpha, token))
 
 
-def quality_reason(text: str, t: QualityThresholds, stopwords: frozenset[str] | set[str] | None) -> str | None:
+def quality_reason(text: str, t: QualityThresholds, stopwords: frozenset[str] | set[str] | None,
+                   grams: tuple[list[str], _Grams] | None = None) -> str | None:
     """The long-document rules: the first failed check's reason (``quality_*``), or ``None``.
-    ``stopwords=None`` skips the stopword check.
+    ``stopwords=None`` skips the stopword check; ``grams``: ``split_words(text)`` and the ``_Grams`` of its
+    non-empty words for ``t.dup_n_grams``, when the caller has them (the quality step, per block).
 
     Each statistic is computed once, only when its check is on and every earlier check passed.
     """
     if t.max_replacement_ratio is not None and text.count("\ufffd") / max(len(text), 1) > t.max_replacement_ratio:
         return "quality_replacement_chars"  # bytes no decoding could read: the text is damaged
-    tokens = split_words(text)
-    words = list(filter(None, tokens))
+    tokens, g = grams or (split_words(text), None)
+    words = g.words if g is not None else list(filter(None, tokens))
     n = len(words)
     if t.min_words is not None and n < t.min_words:
         return "quality_too_few_words"
@@ -314,7 +214,7 @@ def quality_reason(text: str, t: QualityThresholds, stopwords: frozenset[str] | 
             return "quality_few_stopwords"
     raw_lines = text.split("\n")
     stripped_lines = list(map(str.strip, raw_lines))  # shared by the repetition and the line checks
-    if reason := _repetition_reason(text, words, t, raw_lines, stripped_lines):
+    if reason := _repetition_reason(text, words, t, raw_lines, stripped_lines, g):
         return reason
     lines = list(filter(None, stripped_lines))
     if lines and t.min_line_punct_ratio is not None:
@@ -330,7 +230,7 @@ _DupNgrams = _Grams  # the older name
 
 
 def _repetition_reason(text: str, words: list[str], t: QualityThresholds, raw_lines: list[str] | None = None,
-                       stripped_lines: list[str] | None = None) -> str | None:
+                       stripped_lines: list[str] | None = None, grams: _Grams | None = None) -> str | None:
     """Gopher repetition checks (Rae et al. 2021, table A1), counted like datatrove's GopherRepetitionFilter.
     ``raw_lines``/``stripped_lines``: ``text.split("\n")`` and its lines stripped, when the caller has them."""
     stripped = text.strip()
@@ -352,7 +252,7 @@ def _repetition_reason(text: str, words: list[str], t: QualityThresholds, raw_li
             return "quality_dup_lines"
         if t.dup_line_char_frac is not None and dup_chars / len(text) > t.dup_line_char_frac:
             return "quality_dup_line_chars"
-    grams = _Grams(words, [k for k, _ in t.dup_n_grams or ()])
+    grams = grams or _Grams(words, [k for k, _ in t.dup_n_grams or ()])
     for k, frac in t.top_n_grams or ():
         if len(words) >= k:
             # most documents: word frequencies, or a count of smaller n-grams, show k can't fail

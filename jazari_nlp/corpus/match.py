@@ -11,6 +11,8 @@ from jazari_nlp.text import normalize
 
 # Metadata keys that carry the `match` text between steps and passes; never written to shards or rejects.
 MATCH, MATCH_OF = "_match", "_match_of"
+# [word count, text_hash(text)] of the quality step's words, for the writer's `words` column (same rules)
+WORDS = "_words"
 
 
 def match_text(doc) -> str:
@@ -21,12 +23,31 @@ def match_text(doc) -> str:
     (pii, normalize) simply causes one recomputation. Example: ``match_text(Document("Salam!", "1"))`` → ``'salam'``.
     """
     m = doc.metadata
-    h = xxhash.xxh3_64_intdigest(doc.text.encode("utf-8", "surrogatepass"))
+    h = text_hash(doc.text)
     if m.get(MATCH_OF) == h and MATCH in m:
         return m[MATCH]
     key = normalize(doc.text, "match")
     m[MATCH], m[MATCH_OF] = key, h
     return key
+
+
+_HASHED: dict[int, tuple[str, int]] = {}  # id(text) -> (text, its hash), the texts hashed last (bounded)
+_HASHED_MAX, _HASHED_MAX_CHARS = 256, 1 << 20
+
+
+def text_hash(text: str) -> int:
+    """xxh3 of the text's UTF-8 bytes (surrogates passed). The last texts' hashes are kept: the quality step,
+    the match key, the dedup signature and the next steps of a pass ask for the same text objects. Each entry
+    holds its text object, so an equal id can never be another text's."""
+    entry = _HASHED.get(id(text))
+    if entry is not None and entry[0] is text:
+        return entry[1]
+    h = xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass"))
+    if len(text) <= _HASHED_MAX_CHARS:
+        if len(_HASHED) >= _HASHED_MAX:
+            del _HASHED[next(iter(_HASHED))]  # the oldest
+        _HASHED[id(text)] = (text, h)
+    return h
 
 
 def key_match(doc) -> str:

@@ -35,6 +35,7 @@ class _Grams:
         self._top: dict[int, tuple[int, int | None]] = {}
         self._chars: dict[int, int] = {}
         self._cands: dict[int, list[int]] = {}
+        self._slices: dict[int, list[int]] = {}  # m -> _repeated_slices for it, when a block computed it
         self._longest: list[int] | None = None
         self._freq: tuple[int, int] | None = None  # (max of word length x count, max word count)
 
@@ -132,7 +133,7 @@ class _Grams:
         """``_repeat_candidates`` positions that hold an n-gram, for the smallest m <= n of ``dup_ns``."""
         m = self._m if self._m is not None and self._m <= n else n
         if m not in self._cands:
-            self._cands[m] = _repeat_candidates(self.full, self.off, m)
+            self._cands[m] = _repeat_candidates(self.full, self.off, m, self._slices.get(m))
         cand = self._cands[m]
         return cand[:bisect_right(cand, len(self.words) - n)]
 
@@ -158,7 +159,7 @@ class _Grams:
         return _walk([(i, first[grams[i]]) for i in maybe], n, off)
 
 
-def _repeat_candidates(full: str, off: list[int], m: int) -> list[int]:
+def _repeat_candidates(full: str, off: list[int], m: int, maybe: list[int] | None = None) -> list[int]:
     """The positions (sorted) where an n-gram, n >= m, joined without a separator, may occur twice: every
     other position holds an n-gram that occurs once, for every n >= m.
 
@@ -166,13 +167,12 @@ def _repeat_candidates(full: str, off: list[int], m: int) -> list[int]:
     the shorter is a prefix of the longer, and their first k characters are equal, k the length of the
     shortest m-gram. So first the positions whose k characters occur twice (a set, in C); among them, in
     sorted order the m-grams having a prefix p follow p in one run: a position is kept when its m-gram starts
-    such a run or lies in one. Example: ``_repeat_candidates("abcab", [0, 1, 2, 3, 4, 5], 2)`` → ``[0, 3]``.
+    such a run or lies in one. ``maybe``: ``_repeated_slices`` of these arguments, when known (``slices_args``).
+    Example: ``_repeat_candidates("abcab", [0, 1, 2, 3, 4, 5], 2)`` → ``[0, 3]``.
     """
-    end = len(off) - m  # number of m-grams
-    if end <= 1:
-        return []
-    k = min(map(sub, off[m:], off))
-    maybe = _repeated_slices(full, off[:end], k)
+    if maybe is None:
+        args = slices_args(full, off, m)
+        maybe = _repeated_slices(*args) if args else []
     if not maybe:  # many documents: nothing can repeat
         return []
     heads = [full[off[i]:off[i + m]] for i in maybe]
@@ -190,6 +190,16 @@ def _repeat_candidates(full: str, off: list[int], m: int) -> list[int]:
         cand.extend(order[j:e])
         reach = e
     return sorted(map(maybe.__getitem__, cand))
+
+
+def slices_args(full: str, off: list[int], m: int) -> tuple[str, list[int], int] | None:
+    """The arguments of ``_repeated_slices`` for ``_repeat_candidates(full, off, m)`` (``None``: fewer than two
+    m-grams, nothing can repeat): the first k characters at each m-gram start, k the shortest m-gram's length.
+    Example: ``slices_args("abcab", [0, 1, 2, 3, 4, 5], 2)`` → ``('abcab', [0, 1, 2, 3], 2)``."""
+    end = len(off) - m  # number of m-grams
+    if end <= 1:
+        return None
+    return full, off[:end], min(map(sub, off[m:], off))
 
 
 def _repeated_slices(full: str, starts: list[int], k: int) -> list[int]:

@@ -9,6 +9,11 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import itertools
+from time import perf_counter
+
 import orjson
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.executor import LocalPipelineExecutor
@@ -22,6 +27,7 @@ from jazari_nlp.corpus.match import MATCH, MATCH_OF, match_text
 from jazari_nlp.corpus.quiet import quiet_datatrove
 from jazari_nlp.corpus.registry import CorpusStep
 from jazari_nlp.corpus.sources import SourceConfig, iter_file, iter_hub, work_pieces
+from jazari_nlp.corpus.tally import BLOCK, Tallied, Tally, _add_ones, _add_values, _timed
 
 
 def _fast_distribution_check() -> None:
@@ -62,14 +68,103 @@ def _rename(step: PipelineStep, name: str) -> None:
     step.stats = Stats(str(step))
 
 
-class JazariFilter(BaseFilter):
-    """A named filter: the name (``03_quality``) labels its counters and its rejects folder."""
+class JazariFilter(Tallied, BaseFilter):
+    """A named filter: the name (``03_quality``) labels its counters and its rejects folder.
+
+    ``run`` does what datatrove's ``BaseFilter.run`` does (each document flows on as soon as its batch is
+    filtered; the exclusion writer gets every dropped document with ``filter_reason``) with the same stats,
+    counted in locals and added once per block (:class:`Tally`). The time is measured per batch, and per
+    block of :data:`BLOCK` documents when ``batch_size`` is 1 (datatrove: per document).
+    """
 
     type = "jazari"
 
     def __init__(self, step_name: str, exclusion_writer=None, batch_size: int = 1):
         self.name = step_name
         super().__init__(exclusion_writer, batch_size=batch_size)
+
+    def _filter_one(self):
+        """The function that filters one document as ``filter_batch([doc])[0]`` would."""
+        if type(self).filter_batch is BaseFilter.filter_batch:
+            return self.filter
+        return lambda doc: self.filter_batch([doc])[0]
+
+    def _filtered(self, data: DocumentsPipeline, tally: Tally):
+        """``(documents, their filter results)`` per batch (per document when ``batch_size`` is 1), timed."""
+        size, stats = self.batch_size, self.stats
+        if size > 1:
+            it = iter(data)
+            for batch in iter(lambda: list(itertools.islice(it, size)), []):
+                tally.add("batches")
+                start = perf_counter()
+                results = self.filter_batch(batch)
+                _timed(stats, perf_counter() - start, "batch")
+                yield batch, results
+            return
+        one, seconds, n = self._filter_one(), 0.0, 0
+        try:
+            for doc in data:
+                start = perf_counter()
+                result = one(doc)
+                seconds += perf_counter() - start
+                yield (doc,), (result,)
+                n += 1
+                if n == BLOCK:
+                    _timed(stats, seconds, "block")
+                    seconds, n = 0.0, 0
+        finally:
+            _timed(stats, seconds, "block")
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        stats, writer_cm = self.stats, self.exclusion_writer or contextlib.nullcontext()
+        tally = self._tally = Tally(stats)
+        # the counters of every document in plain ints (each created in the stats when first seen)
+        counts, lens = {"total": 0, "forwarded": 0, "dropped": 0}, []
+
+        def first(key: str) -> None:
+            stats[key]  # noqa: B018 - creates the key where datatrove's first update would have
+
+        def flush() -> None:
+            for key, n in counts.items():
+                if n:
+                    _add_ones(stats[key], n)
+                    counts[key] = 0
+            if lens:
+                _add_values(stats["doc_len"], lens, "doc")
+                lens.clear()
+            tally.flush()
+
+        try:
+            with writer_cm as writer:
+                for batch, results in self._filtered(data, tally):
+                    for doc, result in zip(batch, results, strict=False):
+                        counts["total"] or first("total")
+                        counts["total"] += 1
+                        reason = None
+                        if result.__class__ is tuple:
+                            result, reason = result
+                        if result:
+                            counts["forwarded"] or first("forwarded")
+                            counts["forwarded"] += 1
+                            lens or first("doc_len")
+                            lens.append(len(doc.text))
+                            if token_count := doc.metadata.get("token_count", None):
+                                tally.add("doc_len_tokens", token_count, "doc")
+                            yield doc
+                        else:
+                            counts["dropped"] or first("dropped")
+                            counts["dropped"] += 1
+                            if reason:
+                                tally.add(f"dropped_{reason}")
+                            if self.exclusion_writer:
+                                if reason:
+                                    doc.metadata["filter_reason"] = reason
+                                writer.write(doc, rank)
+                    if counts["total"] >= BLOCK:
+                        flush()
+        finally:
+            flush()
+            self._tally = None
 
 
 class StepFilter(JazariFilter):
@@ -83,6 +178,11 @@ class StepFilter(JazariFilter):
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         return self.step.filter(doc)
+
+    def _filter_one(self):
+        if type(self.step).filter_batch is CorpusStep.filter_batch:
+            return self.step.filter
+        return lambda doc: self.step.filter_batch([doc])[0]
 
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
         return self.step.filter_batch(batch)
@@ -172,21 +272,6 @@ class SourceReader(PipelineStep):
                         _add_ones(self.stats[key], n)
 
 
-def _add_ones(metric, n: int) -> None:
-    """``metric.update(1)`` ``n`` times, at once: the same total, count, mean, min, max and variance (datatrove's
-    parallel merge of two stats, exact here: every value is 1), so the task stats files stay as they were."""
-    from datatrove.utils.stats import MetricStats
-
-    try:  # datatrove's merge of two MetricStats (its private running variance included)
-        merged = metric + MetricStats(total=n, n=n, mean=1.0, min=1, max=1)
-        fields = (merged.total, merged.n, merged.mean, merged.min, merged.max, merged._running_variance)
-    except (AttributeError, TypeError):  # another datatrove release: one update per document, as before
-        for _ in range(n):
-            metric.update(1)
-        return
-    metric.total, metric.n, metric.mean, metric.min, metric.max, metric._running_variance = fields
-
-
 class ReadCheck(JazariFilter):
     """Drops the records the reader could not parse, with the reader's reason (malformed_json, invalid_utf8...)."""
 
@@ -225,14 +310,28 @@ class MatchKey(PipelineStep):
     name = "match_key"
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for doc in data:
-            with self.track_time():
+        seconds, n = 0.0, 0
+        try:
+            for doc in data:
+                start = perf_counter()
                 match_text(doc)
-            yield doc
+                seconds += perf_counter() - start
+                yield doc
+                n += 1
+                if n == BLOCK:  # timed per block of documents, not per document
+                    _timed(self.stats, seconds, "block")
+                    seconds, n = 0.0, 0
+        finally:
+            _timed(self.stats, seconds, "block")
 
 
-class InterWriter(JsonlWriter):
-    """Saves this task's documents for the next pass (uncompressed jsonl: written once, read once, deleted)."""
+class InterWriter(Tallied, JsonlWriter):
+    """Saves this task's documents for the next pass (uncompressed jsonl: written once, read once, deleted).
+
+    ``run`` writes the bytes JsonlWriter would (one orjson line per document, in order) in blocks of
+    :data:`BLOCK` lines, one file write each; each document flows on once its line is made; the stats are
+    DiskWriter's (file key, total, doc_len) counted per block (:class:`Tally`), the time per block.
+    """
 
     def __init__(self, folder: str, keep_match: bool):
         super().__init__(folder, output_filename="${rank}.jsonl", compression=None)
@@ -242,11 +341,57 @@ class InterWriter(JsonlWriter):
     def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
         return f"{str(rank).zfill(5)}.jsonl"  # datatrove's template, without a substitution per document
 
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        filename, key = self._get_output_filename(None, rank), self._get_output_filename(None, "XXXXX")
+        tally = self._tally = Tally(self.stats)
+        lines, seconds = [], 0.0
+        dumps, option, default, adapter = orjson.dumps, orjson.OPT_APPEND_NEWLINE, _json_default(), self.adapter
+
+        def write() -> None:
+            if lines:  # the file is opened by its first write, as datatrove's writer does (no documents: none)
+                self._get_output_file_with_retry(filename).write(b"".join(lines))
+                lines.clear()
+
+        try:
+            with self:
+                try:
+                    for doc in data:
+                        start = perf_counter()
+                        lines.append(dumps(adapter(doc), option=option, default=default))
+                        tally.add(key)  # DiskWriter.write's stats
+                        tally.add("total")
+                        self.update_doc_stats(doc)
+                        if len(lines) == BLOCK:
+                            write()
+                            _timed(self.stats, seconds + perf_counter() - start, "block")
+                            seconds = 0.0
+                            tally.flush()
+                        else:
+                            seconds += perf_counter() - start
+                        yield doc
+                finally:  # before the file is closed
+                    start = perf_counter()
+                    write()
+                    _timed(self.stats, seconds + perf_counter() - start if seconds else 0.0, "block")
+                    tally.flush()
+        finally:
+            self._tally = None
+
     def _default_adapter(self, document: Document) -> dict:
         meta = document.metadata
         if not self.keep_match and MATCH in meta:
             meta = {k: v for k, v in meta.items() if k not in (MATCH, MATCH_OF)}
         return {"text": document.text, "id": document.id, "metadata": meta}
+
+
+@functools.cache
+def _json_default():
+    """datatrove's JsonlWriter's ``default`` for orjson (numpy scalars, dates); none in a release without it."""
+    try:
+        from datatrove.pipeline.writers.jsonl import _json_default as default
+    except ImportError:
+        return None
+    return default
 
 
 def inter_writer(folder: str, keep_match: bool = True) -> InterWriter:

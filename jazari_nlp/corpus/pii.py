@@ -40,14 +40,25 @@ _TO_ASCII = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "012345678
 _NON_ASCII_DIGIT = re.compile("[٠-٩۰-۹]")
 
 
+_DIGIT_DOT_DIGIT = re.compile(r"\d\.\d")  # inside every IPv4 address (an octet ends and the next starts with one)
+# Digits (``\d``) each pattern's match holds at least: a text with fewer can't match it.
+_MIN_DIGITS = {"IBAN": 24, "PHONE": 10, "CIN": 5, "IP": 4}
+
+
 def _may_contain(text: str) -> set[str]:
-    """Kinds whose pattern can match at all: most documents have no digit and no '@', and skipping the
-    patterns there is most of the step's time. Replacements only remove digits, '@' and ':', so checking the
-    original text is enough."""
+    r"""Kinds whose pattern can match at all (exact necessary conditions, far cheaper than the patterns, which
+    try a lookbehind at every character): '@' for an email; for the others a number of digits (``\d``, which
+    holds the Arabic-Indic digits the patterns see as ASCII), and for an IPv4 address a digit, a dot and a
+    digit in a row (an IPv6 address can be hex letters only, but has 7 colons). Replacements only put
+    placeholders (no digit, dot or colon) in place of matches, so what the original text lacks, every later
+    version lacks too: checking it once is enough. Example: ``_may_contain("call 0612345678")`` →
+    ``{'PHONE', 'CIN'}``."""
     kinds = {"EMAIL"} if "@" in text else set()
-    if _DIGIT.search(text):
-        kinds |= {"IBAN", "IP", "PHONE", "CIN"}
-    elif text.count(":") >= 7:  # an IPv6 address can be hex letters only, but has 7 colons
+    digits = len(_DIGIT.findall(text)) if _DIGIT.search(text) else 0
+    kinds.update(k for k, n in _MIN_DIGITS.items() if digits >= n)
+    if "IP" in kinds and not _DIGIT_DOT_DIGIT.search(text):
+        kinds.discard("IP")
+    if text.count(":") >= 7:
         kinds.add("IP")
     return kinds
 
@@ -56,13 +67,17 @@ def scrub(text: str, kinds: tuple[str, ...] = tuple(PATTERNS)) -> tuple[str, dic
     """Replace each kind of personal data by its placeholder; return the text and counts per kind."""
     counts: dict[str, int] = {}
     possible = _may_contain(text)
+    if not possible:  # most documents
+        return text, counts
+    # placeholders hold no digit: a text without Arabic-Indic digits keeps none after a replacement
+    non_ascii = _NON_ASCII_DIGIT.search(text) is not None
     for kind in PATTERNS:
         if kind not in kinds or kind not in possible:
             continue
         pattern = PATTERNS[kind]
         if kind == "IP" and text.count(":") < 7:  # no IPv6 address possible: its alternative, tried at every
             pattern = _IPV4_ONLY  # word start, is a third of the pattern's time; the matches are the same
-        if _NON_ASCII_DIGIT.search(text):
+        if non_ascii:  # (the general form: where the text has no such digit left it is pattern.subn)
             text, n = _sub_on_ascii_digits(pattern, PLACEHOLDERS[kind], text)
         else:
             text, n = pattern.subn(PLACEHOLDERS[kind], text)

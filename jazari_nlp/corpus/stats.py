@@ -29,12 +29,15 @@ def shard_counts(path: Path, missing: dict[str, list[str]] | None = None) -> dic
     import pyarrow.parquet as pq
 
     try:
-        names = pq.read_schema(path).names
-        absent = [c for c in LABELS if c not in names]
-        if "text" not in names:
-            raise InputError(f"{path}: no `text` column (it has {', '.join(names) or 'no columns'}): corpus stats "
-                             "counts parquet files with a `text` column, as `jazari corpus build` writes them")
-        table = pq.read_table(path, columns=["text", *(c for c in LABELS if c in names)])
+        # one file: ParquetFile, not read_table (that goes through pyarrow.dataset, ~0.5 s to import)
+        with pq.ParquetFile(path) as pf:
+            names = pf.schema_arrow.names
+            absent = [c for c in LABELS if c not in names]
+            if "text" not in names:
+                raise InputError(f"{path}: no `text` column (it has {', '.join(names) or 'no columns'}): corpus "
+                                 "stats counts parquet files with a `text` column, as `jazari corpus build` writes "
+                                 "them")
+            table = pf.read(columns=["text", *(c for c in LABELS if c in names)])
     except (OSError, pa.ArrowException) as e:
         raise InputError(f"{path}: not a readable parquet file ({e}): remove it from the folder, or rebuild the "
                          "corpus") from None
@@ -49,15 +52,18 @@ def shard_counts(path: Path, missing: dict[str, list[str]] | None = None) -> dic
     # pyarrow splits "" into [""] and " a" into ["", "a"]: trim, and count no word in an empty text
     trimmed = pc.utf8_trim_whitespace(text)
     words = pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), 0, pc.list_value_length(pc.utf8_split_whitespace(trimmed)))
-    t = pa.table({
-        "key": pc.binary_join_element_wise(*labels, "/"),
-        "docs": pa.array([1] * table.num_rows, pa.int64()),
-        "words": pc.cast(words, pa.int64()),
-        "chars": pc.cast(pc.utf8_length(text), pa.int64()),
-        "bytes": pc.cast(pc.binary_length(text), pa.int64()),
-    })
-    g = t.group_by("key").aggregate([(c, "sum") for c in ("docs", "words", "chars", "bytes")]).to_pylist()
-    return {r["key"]: {c: int(r[f"{c}_sum"]) for c in ("docs", "words", "chars", "bytes")} for r in g}
+    # summed per key with numpy (Table.group_by runs on pyarrow's acero engine, ~0.5 s to import)
+    import numpy as np
+
+    keys = pc.binary_join_element_wise(*labels, "/").combine_chunks().dictionary_encode()
+    index = keys.indices.to_numpy(zero_copy_only=False)
+    sums = {"docs": np.bincount(index, minlength=len(keys.dictionary)).astype(np.int64)}
+    for name, values in (("words", words), ("chars", pc.utf8_length(text)), ("bytes", pc.binary_length(text))):
+        total = np.zeros(len(keys.dictionary), dtype=np.int64)
+        np.add.at(total, index, np.asarray(pc.fill_null(pc.cast(values, pa.int64()), 0)))  # a null text adds 0
+        sums[name] = total
+    return {key: {c: int(sums[c][i]) for c in ("docs", "words", "chars", "bytes")}
+            for i, key in enumerate(keys.dictionary.to_pylist())}
 
 
 def _label(table: Any, column: str, path: Path) -> Any:

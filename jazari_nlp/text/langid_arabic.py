@@ -82,7 +82,7 @@ def marker_features(prepared: str) -> list[float]:
     ``log1p`` of the number of Arabic-script words; ``prepared`` is :func:`jazari_nlp.text.langid.prepare` output."""
     table = _lookup()
     counts = [0] * (len(GROUPS) + 2)
-    toks = _ARABIC_TOKEN.findall(fold(prepared))  # the words that start with an Arabic letter, found in C
+    toks = _ARABIC_TOKEN.findall(" " + fold(prepared))  # the words that start with an Arabic letter, found in C
     counts[-1] = len(toks)
     for tok in toks:
         group = table.get(tok)
@@ -94,7 +94,10 @@ def marker_features(prepared: str) -> list[float]:
 
 
 _LOG1P = [math.log1p(i) for i in range(64)]
-_ARABIC_TOKEN = re.compile(r"(?<!\S)[\u0621-\u064a]\S*")
+# The whitespace-separated tokens that start with an Arabic letter, in text with a space put in front: the pattern
+# starts with a character class, which the regex engine scans for in C (a lookbehind (?<!\S) is tried at
+# every position, ~2x slower).
+_ARABIC_TOKEN = re.compile(r"\s([\u0621-\u064a]\S*)")
 _FLOOR = -30.0  # word-model log-posteriors are clipped here: one long sentence must not dominate the fit
 
 

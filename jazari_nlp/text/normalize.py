@@ -58,6 +58,15 @@ def _table_gate(*names: str) -> re.Pattern:
     return _char_class(_table(*names))
 
 
+@cache
+def _first_gate(*names: str) -> re.Pattern:
+    """Any character that one of normalize's first steps or the tables ``names`` acts on: a lone surrogate, a
+    control (:data:`_CONTROL`), U+00C0-U+00FF (what both tests of :func:`repair_mojibake` need), a table key.
+    A text with none of them goes through all those steps unchanged, so one search settles the five."""
+    keys = set(_CONTROL) | set(_table(*names)) | set(range(0xC0, 0x100))
+    return re.compile("[\ud800-\udfff" + "".join(re.escape(chr(c)) for c in sorted(keys)) + "]")
+
+
 def _translate(text: str, table: dict, gate: re.Pattern) -> str:
     """``text.translate(table)``, skipped when no character of the table occurs: ``str.translate`` on
     non-ASCII text does a dict lookup per character (~12 MB/s), a character-class search runs ~10x faster
@@ -229,17 +238,6 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
     newlines = ("space" if match else "keep") if newlines is None else newlines
 
     names = ["bidi_controls", "zero_width", "tatweel", "arabic_lookalikes"]
-    clean = _known_clean(text, repair)
-    if not clean:
-        if _SURROGATE.search(text):
-            text = _SURROGATE.sub("", text)
-        text = _translate(text, _CONTROL, _CONTROL_GATE)
-        if repair:
-            repaired = repair_mojibake(text)
-            remember = remember and repaired is text
-            text = repaired
-        if not unicodedata.is_normalized("NFC", text):
-            text = unicodedata.normalize("NFC", text)
     if unify_g:
         names.append("darija_g")
     if strip_diacritics:
@@ -249,6 +247,22 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
     if match:
         names.append("arabic_match")
     table, gate = _table(*names), _table_gate(*names)
+    clean = _known_clean(text, repair)
+    untouched = False  # no character the first steps or the tables act on: the first table round is a no-op
+    if not clean and not _first_gate(*names).search(text):  # most text: one search instead of five
+        untouched = unicodedata.is_normalized("NFC", text)
+        if not untouched:
+            text = unicodedata.normalize("NFC", text)
+    elif not clean:
+        if _SURROGATE.search(text):
+            text = _SURROGATE.sub("", text)
+        text = _translate(text, _CONTROL, _CONTROL_GATE)
+        if repair:
+            repaired = repair_mojibake(text)
+            remember = remember and repaired is text
+            text = repaired
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
     # A known clean text is at the fixed point of the train tables (see _known_clean): only new tables can act.
     fixed_point = clean and len(names) == 4
     for _ in range(0 if fixed_point else 3):
@@ -256,7 +270,9 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
         # composes (ـ between shadda and fatha; ا ZWNJ ٕ → إ), and a composed letter can be a look-alike the
         # tables map: repeat until nothing changes, so that the profile is idempotent.
         before = text
-        text = _translate(text, table, gate)
+        if not untouched:
+            text = _translate(text, table, gate)
+        untouched = False
         if _ZWJ in text:
             text = _ZWJ_OUTSIDE_TIFINAGH.sub("", text)
         if text is before or text == before or unicodedata.is_normalized("NFC", text):
@@ -287,6 +303,7 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
 _CLEAN: dict[int, str] = {}
 _CLEAN_MAX, _CLEAN_MAX_CHARS = 1024, 4_000_000
 _CLEAN_CHARS = [0]  # characters held by _CLEAN
+_CHECKED: dict[int, str] = {}  # the texts of _CLEAN that _known_clean checked with repair (same keys, a subset)
 _LATIN1_LETTERS = re.compile("[\u00c0-\u00ff]")  # every character either repair_mojibake test needs is one
 
 
@@ -294,7 +311,9 @@ def _remember(text: str) -> None:
     if len(text) > _CLEAN_MAX_CHARS or id(text) in _CLEAN:
         return
     while _CLEAN and (len(_CLEAN) >= _CLEAN_MAX or _CLEAN_CHARS[0] + len(text) > _CLEAN_MAX_CHARS):
-        _CLEAN_CHARS[0] -= len(_CLEAN.pop(next(iter(_CLEAN))))  # the oldest
+        oldest = next(iter(_CLEAN))
+        _CHECKED.pop(oldest, None)
+        _CLEAN_CHARS[0] -= len(_CLEAN.pop(oldest))
     _CLEAN[id(text)] = text
     _CLEAN_CHARS[0] += len(text)
 
@@ -309,9 +328,18 @@ def _known_clean(text: str, repair: bool) -> bool:
     now (deleting a zero-width character or composing a letter can make a new mojibake hint): both of its
     tests need a character U+00C0-U+00FF, which most text lacks. Example: ``_known_clean("salam", True)`` →
     ``False`` (never remembered)."""
-    if _CLEAN.get(id(text)) is not text or not unicodedata.is_normalized("NFC", text):
+    if _CLEAN.get(id(text)) is not text:
         return False
-    return not repair or text.isascii() or not _LATIN1_LETTERS.search(text) or repair_mojibake(text) == text
+    if _CHECKED.get(id(text)) is text:  # an earlier call (langid's) checked both on this very text object
+        return True
+    if not unicodedata.is_normalized("NFC", text):
+        return False
+    if not repair:
+        return True
+    ok = text.isascii() or not _LATIN1_LETTERS.search(text) or repair_mojibake(text) == text
+    if ok:
+        _CHECKED[id(text)] = text
+    return ok
 
 
 def _collapse_spaces(text: str, one_line: bool) -> str:
@@ -319,12 +347,29 @@ def _collapse_spaces(text: str, one_line: bool) -> str:
     squeezed, stripped. ``str.split()`` splits on exactly the characters ``\\s`` matches and runs in C: the same
     result as the regexes ``_ANY_SPACE`` / ``_HSPACE`` + ``_LINE_EDGES`` + ``_BLANK_LINES`` (tested against
     them), ~2x faster. Example: ``_collapse_spaces(" a \\t b \\n\\n\\n c ", False)`` → ``'a b\\n\\nc'``."""
+    if _collapsed(text, one_line):
+        return text  # most text (a source's, or one this function wrote): nothing to do, and no copy
     if one_line or "\n" not in text:
         return " ".join(text.split())
     text = "\n".join([" ".join(line.split()) for line in text.split("\n")])
     if "\n\n\n" in text:
         text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
+
+
+_OTHER_SPACE = re.compile(r"[^\S \n]")  # whitespace other than " " and a line break (what str.split splits on)
+
+
+def _collapsed(text: str, one_line: bool) -> bool:
+    """Whether :func:`_collapse_spaces` leaves ``text`` as it is: its whitespace is single spaces between other
+    characters, and (unless ``one_line``) one or two line breaks without spaces at their edges. Substring
+    searches in C and one character-class search, about 3x cheaper than splitting and joining every line.
+    Example: ``_collapsed("a b\\n\\nc", False)`` → ``True``; ``_collapsed("a  b", False)`` → ``False``."""
+    if not text or text[0] in " \n" or text[-1] in " \n" or "  " in text:
+        return not text
+    if "\n" in text and (one_line or " \n" in text or "\n " in text or "\n\n\n" in text):
+        return False
+    return not _OTHER_SPACE.search(text)
 
 
 MARKS_PUNCTUATION_FILE = TABLES / "marks_punctuation.ranges"

@@ -101,6 +101,11 @@ def script_codes(text: str) -> list[int]:
         # makes an int object per non-ASCII character. Astral characters (emoji...) go through the dict.
         import numpy as np
 
+        # UTF-16 has two bytes per character exactly when no character is astral (a lone surrogate is two bytes,
+        # its own code point): the units are then the code points, indexed with no astral test (~2x faster).
+        units = text.encode("utf-16-le", "surrogatepass")
+        if len(units) == 2 * len(text):
+            return np.bincount(_bmp_codes().take(np.frombuffer(units, dtype=np.uint16)), minlength=len(_SYMBOLS)).tolist()
         cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         astral = cps >= 0x10000
         if astral.any():

@@ -80,6 +80,7 @@ class LangId(CorpusStep):
         super().__init__(step_name, cfg)
         self._model = None
         self._codes: list | None = None  # script codes of the last texts predicted (see _predict)
+        self._langs: dict[str, str] = {}  # label -> the `lang` written for it
 
     def _predict(self, texts: list[str]) -> list[tuple[str, float]]:
         """Label and score per text; ``self._codes`` is then the identifier's script codes of each text (jazari's
@@ -119,7 +120,11 @@ class LangId(CorpusStep):
         langs: Counter[str] = Counter()
         for d in batch:
             label, score = preds.get(id(d)) or (d.metadata["lang_hint"], 1.0)
-            lang = UNSAFE_CHARS.sub("_", _canonical(label)) or "und"
+            lang = self._langs.get(label) if type(label) is str else None
+            if lang is None:  # the registry lookup and the sub, once per label (a pure function of it)
+                lang = UNSAFE_CHARS.sub("_", _canonical(label)) or "und"
+                if type(label) is str:
+                    self._langs[label] = lang
             d.metadata["lang"], d.metadata["lang_score"] = lang, round(score, 4)
             n = counted.get(id(d))
             d.metadata["script"] = (dominant_script(d.text[:SCRIPT_CHARS]) if n is None

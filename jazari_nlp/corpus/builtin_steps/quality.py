@@ -17,8 +17,12 @@ from jazari_nlp.corpus.filters import (
     quality_reason,
     shipped_stopwords,
     short_reason,
+    split_words,
     thresholds_for,
 )
+from jazari_nlp.corpus.match import WORDS, text_hash
+from jazari_nlp.corpus.ngram_block import prepare_block
+from jazari_nlp.corpus.ngrams import _Grams
 from jazari_nlp.corpus.registry import CorpusStep, register_step
 from jazari_nlp.corpus.thresholds import QualityThresholds, _check_keys
 from jazari_nlp.schema import StrictModel
@@ -84,17 +88,35 @@ class QualityFilter(CorpusStep):
             self._cache[lang] = (t, words or None)
         return self._cache[lang]
 
+    batch_size = 64  # the repetition checks' costliest part is computed for the whole batch at once
+
+    def filter_batch(self, batch: list) -> list[bool | tuple[bool, str]]:
+        """Per document as ``filter`` would decide, with the word n-grams' repeat search (``prepare_block``)
+        done for all long documents of the batch in one go: numpy pays only over many documents."""
+        plans = []
+        for doc in batch:
+            t, stopwords = self._for(doc.metadata.get("lang") or doc.metadata.get("lang_hint"))
+            grams = None
+            if document_is_long(doc, self.cfg.long_min_words, keep=False):  # langid may have asked already
+                tokens = split_words(doc.text)
+                words = list(filter(None, tokens))
+                grams = (tokens, _Grams(words, [k for k, _ in t.dup_n_grams or ()]))
+                doc.metadata[WORDS] = [len(words), text_hash(doc.text)]  # the writer's count_words, if unchanged
+            plans.append((doc, t, stopwords, grams))
+        prepare_block([grams[1] for *_, grams in plans if grams is not None])
+        out: list[bool | tuple[bool, str]] = []
+        for doc, t, stopwords, grams in plans:
+            if grams is not None:
+                self.stat_update("long_documents")
+                if stopwords is None and t.min_stop_words:
+                    self.stat_update("stopword_check_skipped_no_list")
+                reason = quality_reason(doc.text, t, stopwords, grams)
+            else:
+                self.stat_update("short_documents")
+                reason = short_reason(doc.text, t.short, doc.metadata.get("source_kind") or "auto")
+            out.append((False, reason) if reason else True)
+        return out
+
     def filter(self, doc) -> bool | tuple[bool, str]:
-        lang = doc.metadata.get("lang") or doc.metadata.get("lang_hint")
-        t, stopwords = self._for(lang)
-        kind = doc.metadata.get("source_kind") or "auto"
-        if document_is_long(doc, self.cfg.long_min_words, keep=False):  # langid may have asked already
-            self.stat_update("long_documents")
-            if stopwords is None and t.min_stop_words:
-                self.stat_update("stopword_check_skipped_no_list")
-            reason = quality_reason(doc.text, t, stopwords)
-        else:
-            self.stat_update("short_documents")
-            reason = short_reason(doc.text, t.short, kind)
-        return (False, reason) if reason else True
+        return self.filter_batch([doc])[0]
 
