@@ -192,3 +192,51 @@ def test_preload_is_added_once_and_keeps_main(monkeypatch):
     preload_fork_server()
     preload_fork_server()
     assert fs._forkserver._preload_modules == ["__main__", "jazari_nlp.corpus.warm_worker"]
+
+
+_EARLY_CHECK = '''
+import json, sys
+from pathlib import Path
+
+import multiprocess.forkserver as fs
+
+import jazari_nlp.corpus.build as B
+from jazari_nlp.corpus.build import build_corpus
+from jazari_nlp.corpus.config import CorpusConfig
+
+
+def main(tmp):
+    seen = {}
+    real_plan = B._Plan
+
+    def plan(*a, **k):  # when the build starts planning, is the fork server already running, warm-up included?
+        seen["server_running"] = fs._forkserver._forkserver_pid is not None
+        seen["preload"] = "jazari_nlp.corpus.warm_worker" in (fs._forkserver._preload_modules or [])
+        return real_plan(*a, **k)
+
+    B._Plan = plan
+    src = tmp / "a.jsonl"
+    src.write_text("".join(json.dumps({"id": str(i), "text": f"salam khoya {i} labas"}) + "\\n" for i in range(8)))
+    cfg = CorpusConfig.model_validate({"sources": [{"name": "s", "paths": [str(src)], "id_field": "id"}],
+                                       "steps": ["normalize"], "executor": {"tasks": 2, "workers": 2}})
+    build_corpus(cfg, tmp / "out", progress=False)
+    (tmp / "seen.json").write_text(json.dumps(seen))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
+'''
+
+
+def test_build_starts_the_warm_fork_server_before_it_plans(tmp_path):
+    """A local build with several workers starts the fork server (and its preload) first, so the warm-up
+    overlaps the planning instead of delaying the first pass (a fresh interpreter: no server yet)."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "early_check.py"
+    script.write_text(_EARLY_CHECK)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((tmp_path / "seen.json").read_text()) == {"server_running": True, "preload": True}

@@ -255,6 +255,11 @@ def _build_locked(cfg: CorpusConfig, out: Path, units, prefixes, warnings, *, se
     if not verbose:
         _quiet_datatrove()
 
+    ex = cfg.executor
+    if ex.type == "local" and ex.start_method == "forkserver" and min(ex.workers, ex.tasks) > 1:
+        from jazari_nlp.corpus.passes import start_fork_server
+
+        start_fork_server()  # warms up while the build plans (see start_fork_server)
     plan = _Plan(cfg, out, seed, units, prefixes)
     plan.quiet = not verbose
     done = _finished_manifest(out) if previous == fp and not force and _all_complete(plan) else None
