@@ -36,12 +36,18 @@ def test_writer_uses_the_carried_count_only_for_the_text_it_counted():
     assert _words(Document(text=text, id="c", metadata={})) == 4
 
 
-def test_text_hash_is_the_hash_of_the_text_not_of_an_object_with_its_id():
-    a = "".join(["wach", " nta"])
-    h = text_hash(a)
-    assert text_hash(a) == h
-    b = "".join(["wach", " nti"])
-    assert text_hash(b) != h
+def test_text_hash_cache_never_answers_for_another_object_with_the_same_id():
+    import xxhash
+
+    from jazari_nlp.corpus import match
+
+    text = "".join(["wach", " nta"])
+    real = xxhash.xxh3_64_intdigest(text.encode("utf-8"))
+    match._HASHED[id(text)] = ("an older text whose id was reused", real + 1)  # a stale entry under this id
+    assert text_hash(text) == real
+    assert match._HASHED[id(text)] == (text, real)  # replaced, and now answered from the cache
+    long = "salam " * 5000  # over the per-text bound: hashed, never held
+    assert text_hash(long) == xxhash.xxh3_64_intdigest(long.encode("utf-8")) and id(long) not in match._HASHED
 
 
 def test_quality_step_carries_count_words_of_its_text():

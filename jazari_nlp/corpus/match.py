@@ -32,7 +32,7 @@ def match_text(doc) -> str:
 
 
 _HASHED: dict[int, tuple[str, int]] = {}  # id(text) -> (text, its hash), the texts hashed last (bounded)
-_HASHED_MAX, _HASHED_MAX_CHARS = 256, 1 << 20
+_HASHED_MAX, _HASHED_MAX_CHARS = 256, 20_000  # at most ~5M characters held; a longer text is hashed again
 
 
 def text_hash(text: str) -> int:
