@@ -104,11 +104,20 @@ def set_chat_template(tokenizer: Any, value: str | None) -> Any:
     template, specials = resolve_chat_template(value)
     if template is None:
         return tokenizer
-    missing = [t for t in specials if t not in tokenizer.get_vocab()]
+    missing = [t for t in specials if not _has_token(tokenizer, t)]
     if missing:
         tokenizer.add_special_tokens({"additional_special_tokens": missing}, replace_extra_special_tokens=False)
     tokenizer.chat_template = template
     return tokenizer
+
+
+def _has_token(tokenizer: Any, token: str) -> bool:
+    """``token`` is in the vocabulary (or added): one lookup in the fast backend, not a copy of the vocabulary
+    (``get_vocab`` builds a 32k-entry dict)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        return backend.token_to_id(token) is not None
+    return token in tokenizer.get_vocab()
 
 
 def write_portable_config(folder: Path) -> None:

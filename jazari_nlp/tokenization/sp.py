@@ -114,7 +114,7 @@ def sentencepiece_to_tokenizer(model_file: Path, cfg: TokenizerConfig) -> Any:
     from tokenizers import Tokenizer, models, pre_tokenizers
 
     sp = spm.SentencePieceProcessor(model_file=str(model_file))
-    pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+    pieces = sp.id_to_piece(list(range(sp.get_piece_size())))
     # The trainer writes the meta pieces (special, user-defined, byte pieces) first, then the learned ones.
     user = set(cfg.user_defined_symbols)
     first_normal = 0
