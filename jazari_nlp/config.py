@@ -253,6 +253,15 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
 # Error messages
 
 
+def describe_error(err: dict[str, Any], under: tuple[str, ...] = ()) -> str:
+    """One pydantic error as a config message (key path, what was wrong, did-you-mean for unknown keys), for a
+    model validated on its own: ``under`` is its place in the experiment config, e.g. ``("corpus",)`` for the
+    corpus section of ``jazari corpus build --input``; the key path is shown relative to it."""
+    text = _describe({**err, "loc": (*under, *err["loc"])}, {}, Path("."))
+    prefix = ".".join(under) + "." if under else ""
+    return text.removeprefix(prefix)
+
+
 def _describe(err: dict[str, Any], origins: dict[str, Path], main_file: Path) -> str:
     loc = [str(p) for p in err["loc"]]
     # pydantic puts union-member / discriminator tags into loc; keep only real keys and indexes.
@@ -269,7 +278,7 @@ def _describe(err: dict[str, Any], origins: dict[str, Path], main_file: Path) ->
         if hint:
             msg += f"; did you mean {hint[0]!r}?"
         if valid:
-            msg += f" Valid keys here: {', '.join(sorted(valid))}"
+            msg += f"{'' if hint else '.'} Valid keys here: {', '.join(sorted(valid))}"
         return msg
     if kind == "missing":
         return f"{key_path}: required key is missing{where}; add it to the config"

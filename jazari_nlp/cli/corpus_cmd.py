@@ -65,8 +65,10 @@ def build(
             summary = guarded(lambda: build_corpus(cfg, output, seed=seed, force=force, allow_existing=allow_existing,
                                                    progress=not quiet), output=output)
         except ValidationError as e:
+            from jazari_nlp.config import describe_error
+
             problems = [str(err.get("msg", "")).removeprefix("Value error, ") if err["type"] == "value_error"
-                        else f"{'.'.join(map(str, err['loc']))}: {err.get('msg', '')}" for err in e.errors()]
+                        else describe_error(err, ("corpus",)) for err in e.errors()]
             hint = ("\n  (with --input, give --text-field once for every input or once per --input, in the same "
                     "order)" if any("text_field" in p for p in problems) else "")
             fail("invalid input:\n  - " + "\n  - ".join(problems) + hint)

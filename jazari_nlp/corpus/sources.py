@@ -173,10 +173,13 @@ def input_sources(patterns: list[str], text_field: str | list[str] = "text") -> 
     return out
 
 
-def resolve_source_files(src: SourceConfig) -> tuple[list[Path], list[str]]:
+def resolve_source_files(src: SourceConfig, notes: list[str] | None = None) -> tuple[list[Path], list[str]]:
     """Files (and ``save_to_disk`` folders) of a source, and the patterns that matched nothing. A plain folder
-    is read recursively (files of a known format; see :func:`jazari_nlp.readers.expand_inputs`)."""
-    files, empty, _ = expand_inputs(list(src.paths))
+    is read recursively (files of a known format; see :func:`jazari_nlp.readers.expand_inputs`); what it leaves
+    out (files of an unknown format) is appended to ``notes`` when given."""
+    files, empty, skipped = expand_inputs(list(src.paths))
+    if notes is not None:
+        notes += skipped
     if src.format not in ("auto", "arrow"):
         files = [f for f in files if not is_dataset_folder(f)]
     return files, empty
@@ -320,13 +323,17 @@ def iter_hub(src: SourceConfig) -> Iterator[dict]:
 
 
 def plan_units(sources: list[SourceConfig], allow_network: bool) -> tuple[list[tuple[int, str]], list[str]]:
-    """The work units ``(source index, path or 'hub:')`` in a stable order, and warnings (globs matching nothing)."""
+    """The work units ``(source index, path or 'hub:')`` in a stable order, and warnings (globs matching nothing,
+    empty files, files of an unknown format in a folder, a Hub source without network)."""
     units: list[tuple[int, str]] = []
     warnings: list[str] = []
     for si, src in enumerate(sources):
-        files, empty = resolve_source_files(src)
+        skipped: list[str] = []
+        files, empty = resolve_source_files(src, skipped)
         for pat in empty:
             warnings.append(f"source {src.name!r}: {pat!r} matches no file")
+        for note in skipped:  # a file left out is named, never dropped without a word
+            warnings.append(f"source {src.name!r}: {note}: list such files in `paths` with a `format` to read them")
         for f in files:
             if f.is_file() and f.stat().st_size == 0:
                 warnings.append(f"source {src.name!r}: {f} is empty (0 documents)")
