@@ -4,7 +4,8 @@ Profiles:
 
 - ``train`` (default) keeps meaning: NFC (never NFKC: it turns the Tifinagh labialization mark ⵯ U+2D6F into
   ⵡ), mojibake repair, controls/bidi/zero-width/tatweel removed (the zero width joiner survives between two
-  Tifinagh characters), Persian/Urdu look-alikes to Arabic letters, Darija letters ڭ ݣ گ ڤ پ kept, Greek
+  Tifinagh characters), Arabic presentation forms (ﻻ ﺍﻟﺬﻱ ﷲ, as PDFs leave them) to the letters they stand
+  for, Persian/Urdu look-alikes to Arabic letters, Darija letters ڭ ݣ گ ڤ پ kept, Greek
   ε γ to Amazigh ɛ ɣ inside Latin words, whitespace collapsed (line breaks kept, blank lines squeezed).
   Options: ``unify_g`` (ݣ گ -> ڭ), ``strip_diacritics``, ``ascii_digits``, ``newlines="keep"|"space"``.
 - ``match`` (dedup keys, search): ``train`` + alef/hamza variants -> ا, ى -> ي, ة -> ه, /g/ letters unified,
@@ -64,7 +65,27 @@ def _first_gate(*names: str) -> re.Pattern:
     control (:data:`_CONTROL`), U+00C0-U+00FF (what both tests of :func:`repair_mojibake` need), a table key.
     A text with none of them goes through all those steps unchanged, so one search settles the five."""
     keys = set(_CONTROL) | set(_table(*names)) | set(range(0xC0, 0x100))
-    return re.compile("[\ud800-\udfff" + "".join(re.escape(chr(c)) for c in sorted(keys)) + "]")
+    return re.compile("[\ud800-\udfff" + _PRESENTATION_RANGES + "".join(re.escape(chr(c)) for c in sorted(keys))
+                      + "]")
+
+
+# Arabic presentation forms: letters in their contextual shapes and ligatures (ﻻ ﷲ ﷺ), encoded for display; PDF
+# extraction and old software leave them in text. Each is folded to what it stands for: its NFKC (applied to
+# these characters only, never to a whole text: NFKC rewrites Tifinagh ⵯ), without the space that NFKC puts
+# before the isolated forms of a haraka (U+FE70, U+FC5E...), so the mark stays on its letter.
+_PRESENTATION_RANGES = "\ufb50-\ufdff\ufe70-\ufefe"
+_PRESENTATION = re.compile(f"[{_PRESENTATION_RANGES}]")
+
+
+@cache
+def _presentation_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in (*range(0xFB50, 0xFE00), *range(0xFE70, 0xFEFF)):
+        char = chr(code)
+        folded = unicodedata.normalize("NFKC", char)
+        if folded != char:
+            table[code] = folded[1:] if folded[0] == " " and len(folded) > 1 and not folded[1].isalpha() else folded
+    return table
 
 
 def _translate(text: str, table: dict, gate: re.Pattern) -> str:
@@ -261,6 +282,8 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
             repaired = repair_mojibake(text)
             remember = remember and repaired is text
             text = repaired
+        if _PRESENTATION.search(text):
+            text = text.translate(_presentation_table())
         if not unicodedata.is_normalized("NFC", text):
             text = unicodedata.normalize("NFC", text)
     # A known clean text is at the fixed point of the train tables (see _known_clean): only new tables can act.
