@@ -305,10 +305,14 @@ def translit_cmd(
     """
     from jazari_nlp.text.arabizi import transliterate
 
+    # --raw writes one line per record: a line break inside a record (a quoted CSV field, U+2028...) is a space
+    breaks = re.compile("\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+
     def one(text: str) -> tuple[str, str, dict]:
         out = transliterate(text, source=source, target=target, eight=eight)
         # "translit_from"/"translit_to": a row's own `source` column (a corpus shard's) is kept as it is
-        return out, text, {"translit": out, "translit_from": source, "translit_to": target}
+        return breaks.sub(" ", out) if raw else out, text, {"translit": out, "translit_from": source,
+                                                            "translit_to": target}
 
     _stream(files, field, raw, one, quiet)
 

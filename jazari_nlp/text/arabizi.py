@@ -6,6 +6,8 @@ longest match first:
 
 - digits that are letters (3 ع, 5 خ, 7 ح, 9 ق, 8 ه or غ with ``eight``; 2 is the hamza, written on the seat
   DODa gives it: ``2ana`` أنا, ``ma2`` ماء, ``khaTi2`` خاطئ), digraphs (kh gh ch sh, 3' 7');
+- numbers are not letters: a time, price, measure, ordinal or code (``10h30``, ``50dh``, ``5km``, ``1er``,
+  ``mp3``) is kept as written, and so are the digits of a run with 0, 1 or 6 in a word (``le360``);
 - capitals are the emphatics (S ص, D ض, T ط) wherever they stand, even first (``Tbib`` طبيب): DODa and most
   Arabizi writers never capitalize a sentence start; a word in capitals only (``SALAM``) is read in lower case,
   and a capitalized lexicon word (``Salam``) is that word;
@@ -61,6 +63,27 @@ _FOREIGN_SHAPE = re.compile(r"(?:tion|sion|ment|ique|isme|iste|eur|eux|euse|ette
 _NOUN_WITH_ARTICLE = re.compile(r"(?:l(?![aeiouyl])|tt|dd|rr|zz|ss|SS|DD|TT|nn|ll|chch|jj)\w{2,}a$")
 _SILENT_E = re.compile(r"[^aeiou3579]e[s]?$")
 
+# Numbers are not Arabizi letters. A token that is a number with a unit (50dh, 2,5kg, 100km/h), a time (10h30),
+# an ordinal (1er, 2eme) or a code (mp3, h24, 4g) stays exactly as written. A lone digit that is also a letter
+# (2 3 4 5 7 8 9; 4 is غ for some writers) takes only the units that make no Darija word after it: 3nd عند,
+# 3an عن, 7da حدا, 3rd عرض, 8ml همل, 3mm عم are words, 5km and 2m are not (3m عم and 7km حكم are). Measured on
+# every Latin token of DODa and the AfriSenti tweets (tests/test_arabizi_numbers.py).
+_W = r"A-Za-z0-9'\u00c0-\u024f"
+_UNIT = (r"(?:k?m[23]?|[cm]m[23]?|k?g|mg|[mc]l|h|min|mn|s|sec|ms|j|jrs|jours?|ans?|mois|dhs?|drh|mad|eur|euros?|"
+         r"usd|k|mi?ll?ions?|[kmg][bo]|[kmgt]bps|[kmg]?hz|k?wh?|v|mah|mp|px|p|fps|cv|cc|pts?|x)")
+_ORDINAL = r"(?:i?[eè]re?s?|re|[eè]|i?[eè]mes?|nd|rd|st|th)"
+_LETTER_UNIT = r"(?:k[mg]|cm|g|m|h|min|mn|j|jours?|ans|mois|dhs?|drh|mad|euros?|k|[mg]b|go|[eè]|i?[eè]mes?|th)"
+_NUMBER_TOKEN = re.compile(  # one capturing group: re.split keeps the numbers
+    rf"((?<![{_W}])(?:"
+    rf"(?:\d{{2,}}|[016]|\d(?=[.,]\d))(?:[.,]\d+)*(?:{_UNIT}(?:/{_UNIT})?|{_ORDINAL})?"  # 2024 10dh 2,5kg 1er
+    rf"|(?!(?:3m|7km)(?![{_W}]))[2-57-9]{_LETTER_UNIT}(?:/{_UNIT})?"  # 5km 2m 3h 2eme
+    rf"|\d{{1,2}}h\d\d(?:min|mn)?|mp[34]|h24|[2-5]g|[48]k|ps[1-5]|covid19|\d+x\d+|2nd"  # 23h59 mp3 4x4
+    rf")(?![{_W}]))", re.IGNORECASE)
+# 0 1 6 are no Moroccan Arabizi letter: in a word, a run of digits with one of them is a number (le360)
+_DIGIT_RUN_NUMBER = re.compile(r"\d*[016]\d*")
+_DIGIT = re.compile(r"\d")
+_DIGITS = re.compile(r"\d+")
+
 
 @lru_cache(maxsize=1)
 def _lexicon() -> tuple[dict[str, str], dict[str, str]]:
@@ -113,6 +136,9 @@ def _units(word: str) -> list[tuple[str, str]]:
         elif low2 in _LONG_VOWELS:
             out.append(("V", _LONG_VOWELS[low2].upper()))
             i += 2
+        elif ch.isdigit() and len(run := _DIGITS.match(word, i).group()) > 1 and _DIGIT_RUN_NUMBER.fullmatch(run):
+            out.extend(("X", d) for d in run)  # a number glued to a word (le360): its digits stay digits
+            i += len(run)
         elif ch == "8":
             out.append(("C", "8"))  # ه or غ: chosen when rendering
             i += 1
@@ -259,8 +285,10 @@ def latin_to_arabic(text: str, eight: str = "ه", keep_foreign: bool = True, use
             return word
         return latin_word_to_arabic(word, eight)
 
-    out = _LATN_WORD.sub(repl, text)
-    return out.translate(str.maketrans({"?": "؟", ",": "،", ";": "؛"}))
+    punct = str.maketrans({"?": "؟", ",": "،", ";": "؛"})
+    # numbers with units, times, ordinals and codes (the odd parts) are kept as written, their commas too (2,5kg)
+    parts = _NUMBER_TOKEN.split(text) if _DIGIT.search(text) else [text]
+    return "".join(part if k % 2 else _LATN_WORD.sub(repl, part).translate(punct) for k, part in enumerate(parts))
 
 
 _ARAB_TO_LATN = {"ا": "a", "ب": "b", "ت": "t", "ث": "t", "ج": "j", "ح": "7", "خ": "kh", "د": "d", "ذ": "d",
