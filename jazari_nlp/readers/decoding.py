@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import codecs
+import io
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -92,7 +94,9 @@ def legacy_encoding(raw: bytes, text: str) -> str | None:
 def decode_line(raw: bytes, policy: str = "decode") -> tuple[str, str | None, dict]:
     """``(text, error or None, extra)`` for the bytes of one record. Valid UTF-8 passes untouched (no extra);
     NUL bytes mean binary (or UTF-16 pieces), never text. ``policy``: decode (legacy encodings when clean),
-    reject, replace (U+FFFD)."""
+    reject, replace (U+FFFD). UTF-8 with a stray or cut byte is damaged UTF-8, not a legacy encoding
+    (:func:`jazari_nlp.text.normalize.decode_bytes`): under ``decode`` it is an ``invalid_utf8`` reject with
+    its bytes, like any bytes no encoding reads."""
     if b"\x00" not in raw:
         try:
             return raw.decode("utf-8"), None, {}
@@ -110,6 +114,24 @@ def decode_line(raw: bytes, policy: str = "decode") -> tuple[str, str | None, di
         return text, None, {"encoding": "utf-8-replace"}
     error = "binary_data" if b"\x00" in raw or _looks_binary(text) else "invalid_utf8"
     return text.replace("\x00", ""), error, {"raw_b64": base64.b64encode(raw).decode("ascii")}
+
+
+def decode_wide(raw: bytes, enc: str, policy: str = "decode") -> tuple[str, str | None, dict]:
+    """``decode_line`` for the bytes of one line of a UTF-16/32 file: a bad code unit (a lone surrogate, an odd
+    byte) makes the line an ``invalid_encoding`` reject with its bytes (kept with U+FFFD under ``replace``).
+    Example: ``decode_wide("hi".encode("utf-16-le"), "utf-16-le")`` → ``('hi', None, {'encoding': 'utf-16-le'})``."""
+    try:
+        return raw.decode(enc), None, {"encoding": enc}
+    except UnicodeDecodeError:
+        text = raw.decode(enc, errors="replace")
+    if policy == "replace":
+        return text, None, {"encoding": f"{enc}-replace"}
+    return text, "invalid_encoding", {"encoding": enc, "raw_b64": base64.b64encode(raw).decode("ascii")}
+
+
+def decode_unit(raw: bytes, enc: str | None, policy: str = "decode") -> tuple[str, str | None, dict]:
+    """One line or paragraph: ``decode_line`` for UTF-8 / legacy bytes (``enc`` None), else ``decode_wide``."""
+    return decode_line(raw, policy) if enc is None else decode_wide(raw, enc, policy)
 
 
 _BINARY = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
@@ -146,42 +168,141 @@ def binary_lines(f, head: bytes) -> Iterator[bytes]:
         yield line.rstrip(b"\r\n")
 
 
+def _wide_split(f, head: bytes, enc: str) -> Iterator[bytes]:
+    """Lines of a UTF-16/32 stream (without their ending), split on the encoded ``\\n`` at code-unit boundaries
+    (``\\r`` when the head has no ``\\n``), so that one bad unit costs its own line only; a trailing partial
+    unit (an odd byte at the end) is a line of its own."""
+    width = 4 if "32" in enc else 2
+    start_text = head.decode(enc, errors="replace")
+    nl = "\r" if "\r" in start_text and "\n" not in start_text else "\n"
+    sep, cr = nl.encode(enc), "\r".encode(enc)
+
+    def line(raw: bytes) -> bytes:
+        return raw[:-width] if raw.endswith(cr) and len(raw) % width == 0 else raw
+
+    buf, scan = b"", 0
+    while True:
+        chunk = f.read(1 << 20)
+        buf += chunk
+        pos = 0
+        while (i := buf.find(sep, scan)) >= 0:
+            if i % width:  # the bytes of a newline across two code units: not a newline
+                scan = i + 1
+                continue
+            yield line(buf[pos:i])
+            pos = scan = i + width
+        buf = buf[pos:]
+        scan = len(buf) // width * width  # an aligned newline wholly in what is left was already looked for
+        if not chunk:
+            break
+    cut = len(buf) % width
+    if buf[: len(buf) - cut]:
+        yield line(buf[: len(buf) - cut])
+    if cut:
+        yield buf[-cut:]
+
+
+def raw_lines(f) -> tuple[str | None, Iterator[bytes]]:
+    """``(encoding, lines)`` of a binary stream: ``encoding`` is None for UTF-8 (a BOM dropped) and legacy
+    encodings, whose lines :func:`decode_line` decodes one by one, else the UTF-16/32 encoding of
+    :func:`decode_wide`. Example: ``raw_lines(io.BytesIO(b"a\\nb"))[0]`` → ``None``."""
+    head = f.peek(SNIFF_BYTES)[:SNIFF_BYTES] if hasattr(f, "peek") else b""
+    enc, bom = sniff_encoding(head)
+    f.read(bom)
+    if enc == "utf-8":  # a BOM'd UTF-8 file is read line by line like any UTF-8 file
+        enc = None
+    return enc, _split_lines(f, head[bom:], enc)
+
+
+def _split_lines(f, head: bytes, enc: str | None) -> Iterator[bytes]:
+    return binary_lines(f, head) if enc is None else _wide_split(f, head, enc)
+
+
 def text_lines(path: Path, opts: ReadOptions) -> Iterator[tuple[int, str, str | None, dict]]:
     """``(1-based line number, text, error, extra)`` for every non-blank line of a line-based file."""
     with open_binary(path) as f:
-        head = f.peek(SNIFF_BYTES)[:SNIFF_BYTES] if hasattr(f, "peek") else b""
-        enc, bom = sniff_encoding(head)
-        if enc is not None:
-            yield from _wide_lines(f.read()[bom:], enc)
-            return
-        for n, raw in enumerate(binary_lines(f, head), 1):
-            if raw.strip():
-                text, err, extra = decode_line(raw, opts.on_invalid_utf8)
+        enc, lines = raw_lines(f)
+        for n, raw in enumerate(lines, 1):
+            if enc is None:
+                if raw.strip():
+                    yield (n, *decode_line(raw, opts.on_invalid_utf8))
+                continue
+            text, err, extra = decode_wide(raw, enc, opts.on_invalid_utf8)
+            if err or text.strip():
                 yield n, text, err, extra
 
 
-def _wide_lines(data: bytes, enc: str) -> Iterator[tuple[int, str, str | None, dict]]:
-    """Lines of a UTF-16/32 (or BOM'd UTF-8) file; bytes after the first undecodable one are one
-    ``invalid_encoding`` record with the bytes kept (a UTF-16 file is read whole: such files are small)."""
-    try:
-        text, bad = data.decode(enc), b""
-    except UnicodeDecodeError as e:
-        text, bad = data[: e.start].decode(enc), data[e.start:]
-    extra = {"encoding": enc} if enc != "utf-8" else {}
-    lines = text.splitlines()
-    for n, line in enumerate(lines, 1):
-        if line.strip():
-            yield n, line, None, dict(extra)
-    if bad:
-        yield (len(lines) + 1, bad.decode(enc, errors="replace"), "invalid_encoding",
-               {"encoding": enc, "raw_b64": base64.b64encode(bad).decode("ascii")})
+def _paragraph_break(raw: bytes, enc: str | None) -> bool:
+    """A line of spaces and tabs only (or empty) between two paragraphs."""
+    return not (raw if enc is None else raw.decode(enc, errors="replace")).strip(b" \t" if enc is None else " \t")
+
+
+def text_paragraphs(path: Path, opts: ReadOptions) -> Iterator[tuple[int, str, str | None, dict]]:
+    """``(line number of its first line, text, error, extra)`` for every paragraph (lines between blank lines)
+    of a txt file. The bytes are split first and each paragraph decoded on its own, like a line: one bad byte
+    costs its own paragraph only."""
+    with open_binary(path) as f:
+        enc, lines = raw_lines(f)
+        sep = b"\n" if enc is None else "\n".encode(enc)
+        para: list[bytes] = []
+        first = 0
+        for n, raw in enumerate(itertools.chain(lines, [None]), 1):  # None: the end of the last paragraph
+            if raw is not None and not _paragraph_break(raw, enc):
+                first = first if para else n
+                para.append(raw)
+                continue
+            if para:
+                text, err, extra = decode_unit(sep.join(para), enc, opts.on_invalid_utf8)
+                text = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")
+                if err or text.strip():
+                    yield first, text, err, extra
+            para = []
 
 
 def _whole_text(path: Path, opts: ReadOptions) -> tuple[str, str | None, dict]:
+    """The text of a whole file (``document_per: file``). Not valid UTF-8 (or UTF-16/32) under ``decode``: its
+    lines are decoded one by one like a line-based file's, and a damaged line (a stray byte) is kept with U+FFFD
+    (``encoding`` names the encodings used, ``utf-8-replace`` among them), so one byte does not cost a book; a
+    file whose lines are mostly unreadable is one reject with its bytes, as a line would be."""
     with open_binary(path) as f:
         data = f.read()
     enc, bom = sniff_encoding(data[:SNIFF_BYTES])
+    policy = opts.on_invalid_utf8
+    body = data[bom:]
+    if enc == "utf-8":
+        enc = None
     if enc is not None:
-        return data[bom:].decode(enc), None, {"encoding": enc} if enc != "utf-8" else {}
-    text, err, extra = decode_line(data, opts.on_invalid_utf8)
-    return text.replace("\r\n", "\n").replace("\r", "\n"), err, extra
+        try:
+            return body.decode(enc), None, {"encoding": enc}
+        except UnicodeDecodeError:
+            if policy != "decode":
+                return decode_wide(body, enc, policy)
+    elif b"\x00" in body or policy != "decode" or _valid_utf8(body):
+        text, err, extra = decode_line(body, policy)
+        return text.replace("\r\n", "\n").replace("\r", "\n"), err, extra
+    texts, used, bad, lines = [], set(), 0, 0
+    for raw in _split_lines(io.BytesIO(body), body[:SNIFF_BYTES], enc):
+        text, err, extra = decode_unit(raw, enc, "decode")
+        if err:
+            text = raw.decode(enc or "utf-8", errors="replace").replace("\x00", "")
+            used.add(f"{enc or 'utf-8'}-replace")
+        elif enc is None and extra.get("encoding"):
+            used.add(extra["encoding"])
+        lines += bool(text.strip())
+        bad += bool(err)
+        texts.append(text)
+    if 2 * bad > lines:  # mostly unreadable: not a text with a few damaged bytes
+        if enc is None:
+            return decode_line(body, policy)
+        return decode_wide(body, enc, policy)
+    if enc is not None and not used:
+        used.add(enc)
+    return "\n".join(texts), None, {"encoding": ",".join(sorted(used))} if used else {}
+
+
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

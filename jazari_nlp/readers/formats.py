@@ -132,10 +132,56 @@ def open_binary(path: Path) -> io.BufferedIOBase:
     if name.endswith(".gz"):
         return gzip.open(path, "rb")
     if name.endswith((".zst", ".zstd")):
+        return io.BufferedReader(_ZstdReader(open(path, "rb")), buffer_size=1 << 16)
+    return open(path, "rb")
+
+
+class _ZstdReader(io.RawIOBase):
+    """The decompressed bytes of a .zst stream, frame after frame, raising EOFError (as gzip does) when the file
+    ends inside a frame: zstandard's ``stream_reader`` returns a normal end of file for a truncated frame, which
+    would make a cut file read as a shorter one."""
+
+    CHUNK = 1 << 15  # compressed bytes per read: text often decompresses 5-10 times bigger
+
+    def __init__(self, raw):
         import zstandard
 
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True))
-    return open(path, "rb")
+        self._raw, self._dctx = raw, zstandard.ZstdDecompressor()
+        self._dobj, self._in_frame = self._dctx.decompressobj(), False
+        self._out, self._pos = b"", 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while self._pos >= len(self._out):
+            data = self._raw.read(self.CHUNK)
+            if not data:
+                if self._in_frame:
+                    raise EOFError("compressed file ended before the end of a zstd frame (the .zst file is "
+                                   "truncated)")
+                return 0
+            self._out, self._pos = memoryview(self._feed(data)), 0
+        n = min(len(b), len(self._out) - self._pos)
+        b[:n] = self._out[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+    def _feed(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            out.append(self._dobj.decompress(data))
+            self._in_frame = not self._dobj.eof
+            if self._in_frame:
+                break
+            data = self._dobj.unused_data  # the next frame of a multi-frame file
+            self._dobj = self._dctx.decompressobj()
+        return b"".join(out)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
 
 
 # ------------------------------------------------------------------------------------------------ records

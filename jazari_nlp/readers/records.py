@@ -10,16 +10,20 @@ Example::
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from jazari_nlp.readers.decoding import SNIFF_BYTES, _whole_text, decode_line, sniff_encoding, text_lines
+from jazari_nlp.readers.decoding import (
+    SNIFF_BYTES,
+    _whole_text,
+    decode_line,
+    sniff_encoding,
+    text_lines,
+    text_paragraphs,
+)
 from jazari_nlp.readers.formats import Item, ReadError, ReadOptions, _row_item, format_of, open_binary
 from jazari_nlp.readers.tables import _csv_items
-
-_PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 
 
 def loads_json(text: str) -> Any:
@@ -96,19 +100,13 @@ def _txt_items(path: Path, opts: ReadOptions, lines=None) -> Iterator[Item]:
         for n, text, err, extra in (text_lines(path, opts) if lines is None else lines):
             yield Item(text, n, error=err, extra=extra)
         return
-    text, err, extra = _whole_text(path, opts)
-    if err or opts.document_per == "file":
-        if text.strip():
-            yield Item(text.rstrip("\n"), 0 if opts.document_per == "file" else 1, error=err, extra=extra)
+    if opts.document_per == "paragraph":
+        for n, text, err, extra in text_paragraphs(path, opts):
+            yield Item(text, n, error=err, extra=extra)
         return
-    pos = 0
-    for m in [*_PARAGRAPHS.finditer(text), None]:
-        end = m.start() if m else len(text)
-        para = text[pos:end]
-        if para.strip():
-            yield Item(para.rstrip("\n"), 1 + text.count("\n", 0, pos), extra=dict(extra))
-        if m:
-            pos = m.end()
+    text, err, extra = _whole_text(path, opts)
+    if err or text.strip():
+        yield Item(text.rstrip("\n"), 0, error=err, extra=extra)
 
 
 def _warc_items(path: Path, opts: ReadOptions) -> Iterator[Item]:

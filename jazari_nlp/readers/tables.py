@@ -5,12 +5,13 @@ Example: ``table_dialect(Path("tweets.csv"), "csv", ReadOptions())`` → ``(',',
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
 
-from jazari_nlp.readers.decoding import _SURROGATE, SNIFF_BYTES, decode_line, sniff_encoding
+from jazari_nlp.readers.decoding import _SURROGATE, SNIFF_BYTES, decode_line, decode_wide, sniff_encoding
 from jazari_nlp.readers.formats import Item, ReadError, ReadOptions, _row_item, open_binary
 
 
@@ -30,13 +31,24 @@ def table_dialect(path: Path, fmt: str, opts: ReadOptions) -> tuple[str, str | N
     return (best if counts[best] else ","), enc, bom
 
 
+def _escape_wide(e: UnicodeDecodeError) -> tuple[str, int]:
+    """surrogateescape for UTF-16/32 (whose bad bytes may be < 0x80): each bad byte becomes U+DC00 + byte."""
+    return "".join(chr(0xDC00 + b) for b in e.object[e.start:e.end]), e.end
+
+
+codecs.register_error("jazari-escape-wide", _escape_wide)
+
+
 def _csv_stream(path: Path, fmt: str, opts: ReadOptions):
     delimiter, enc, bom = table_dialect(path, fmt, opts)
+    if enc == "utf-8":  # a BOM'd UTF-8 file is read like any UTF-8 file, the BOM dropped
+        enc = None
     fb = open_binary(path)
     fb.read(bom)
-    # surrogateescape keeps bytes that are not UTF-8 visible (as lone surrogates) so that they are decoded like
-    # a txt line (legacy encodings) or rejected with their bytes
-    f = io.TextIOWrapper(fb, encoding=enc or "utf-8", errors="strict" if enc else "surrogateescape", newline="")
+    # the escape handlers keep bad bytes visible (as lone surrogates) so that the row they are in is decoded like
+    # a txt line (legacy encodings) or rejected with its bytes, instead of ending the file there
+    f = io.TextIOWrapper(fb, encoding=enc or "utf-8", errors="jazari-escape-wide" if enc else "surrogateescape",
+                         newline="")
     # TSV has no quoting convention: a tweet that starts with a quote must not swallow the next rows
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
     lines = _Lines(f)
@@ -129,7 +141,7 @@ def _csv_items(path: Path, fmt: str, opts: ReadOptions) -> Iterator[Item]:
                 lines.push_back(record[1:])
                 raw_text = record[0].rstrip("\r\n")
             if len(cells) != len(header) or swallowed:
-                yield Item(_fix_escapes(raw_text, opts)[0], n, error="malformed_row",
+                yield Item(_fix_escapes(raw_text, opts, enc)[0], n, error="malformed_row",
                            extra={"columns": len(cells), "header_columns": len(header)})
                 continue
             row = dict(zip(header, (_unquote(c) if tsv else c for c in cells), strict=True))
@@ -137,18 +149,22 @@ def _csv_items(path: Path, fmt: str, opts: ReadOptions) -> Iterator[Item]:
             if enc:
                 item.extra["encoding"] = enc
             if item.error is None and _SURROGATE.search(item.text):
-                item.text, err, extra = _fix_escapes(item.text, opts)
+                item.text, err, extra = _fix_escapes(item.text, opts, enc)
                 item.error = err
                 item.extra.update(extra)
             elif item.error:
-                item.text = _fix_escapes(item.text, opts)[0]
+                item.text = _fix_escapes(item.text, opts, enc)[0]
             yield item
 
 
-def _fix_escapes(value: str, opts: ReadOptions) -> tuple[str, str | None, dict]:
-    """Turn the surrogateescape'd bytes of a CSV cell back into bytes and decode them like a txt line."""
+def _fix_escapes(value: str, opts: ReadOptions, enc: str | None = None) -> tuple[str, str | None, dict]:
+    """Turn the escaped bytes of a CSV cell back into bytes and decode them like a txt line (a UTF-16/32 cell:
+    like a line of such a file, an ``invalid_encoding`` reject with its bytes)."""
     if not _SURROGATE.search(value):
         return value, None, {}
+    if enc:
+        raw = b"".join(bytes([ord(c) - 0xDC00]) if "\udc00" <= c <= "\udcff" else c.encode(enc) for c in value)
+        return decode_wide(raw, enc, opts.on_invalid_utf8)
     try:
         raw = value.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:  # a real lone surrogate, not an escaped byte: callers drop it

@@ -172,24 +172,36 @@ _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 
 
 def decode_bytes(data: bytes) -> str:
-    """Decode bytes: UTF-8 if valid, else Windows-1256 when it yields Arabic, else cp1252.
+    """Decode bytes: UTF-8 if valid; UTF-8 with U+FFFD at the bad bytes when it is damaged UTF-8 (a stray or
+    cut byte: valid multi-byte sequences make most of its non-ASCII bytes, or only its last character is cut);
+    else Windows-1256 when it yields Arabic, else cp1252.
 
     Example::
 
         >>> decode_bytes("سلام".encode("cp1256"))
         'سلام'
+        >>> decode_bytes("سلام".encode() + b" \\xff") == "سلام \\ufffd"
+        True
     """
     if not isinstance(data, bytes | bytearray):
         raise TypeError(f"decode_bytes() argument 'data' must be bytes, not {type(data).__name__}")
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as e:
+        cut_at_end = e.reason == "unexpected end of data"  # the first bad byte starts a character cut at the end
     arabic = data.decode("cp1256", errors="replace")
     letters = [c for c in arabic if c.isalpha()]
-    if letters and sum("\u0600" <= c <= "\u06ff" for c in letters) / len(letters) > 0.5:
-        return arabic
-    return data.decode("cp1252", errors="replace")
+    is_arabic = bool(letters) and sum("\u0600" <= c <= "\u06ff" for c in letters) / len(letters) > 0.5
+    # Arabic in cp1256 and French in cp1252 make almost no valid multi-byte UTF-8 sequence (at most a letter
+    # before ؟ or ،: "لا؟" is 2 of 3 bytes): where such sequences make most of the non-ASCII bytes (half of them
+    # when the bytes are not Arabic in cp1256), the bytes are UTF-8 with a few bad ones
+    multi = sum(map(len, re.findall(
+        rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]"
+        rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}", data)))
+    high = len(data) - len(bytes(data).translate(None, bytes(range(0x80, 0x100))))
+    if multi and (cut_at_end or multi >= 0.75 * high or (2 * multi >= high and not is_arabic)):
+        return data.decode("utf-8", errors="replace")
+    return arabic if is_arabic else data.decode("cp1252", errors="replace")
 
 
 def repair_mojibake(text: str) -> str:
