@@ -12,6 +12,9 @@ Example::
 from __future__ import annotations
 
 from jazari_nlp._version import __version__
+from jazari_nlp.offline import disable_telemetry
+
+disable_telemetry()  # the library never phones home either (not only the CLI): see jazari_nlp/offline.py
 
 # The text layer and the model wrappers are light (torch is imported inside functions); exported at the top level.
 from jazari_nlp.models import LM, load_lm  # noqa: E402

@@ -14,9 +14,31 @@ OFFLINE_VARS = {
     "HF_EVALUATE_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
 }
-# Telemetry stays off even when the network is allowed.
-NO_TELEMETRY_VARS = {"HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1", "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1"}
+# Telemetry stays off even when the network is allowed. HF_UPDATE_DOWNLOAD_COUNTS: `datasets.load_dataset` on
+# local files otherwise sends a HEAD request to count a "download" of the json/csv loader.
+NO_TELEMETRY_VARS = {"HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1", "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
+                     "HF_UPDATE_DOWNLOAD_COUNTS": "0"}
 _set_by_us: set[str] = set()
+_TRUE_OR_AUTO = {"1", "ON", "YES", "TRUE", "AUTO"}  # how datasets and huggingface_hub read these variables
+
+
+def disable_telemetry() -> None:
+    """Turn the Hugging Face libraries' telemetry off, whatever else the process does: the variables (unless the
+    user set them), and the values ``datasets`` and ``huggingface_hub`` already read if they were imported
+    first. Runs when ``jazari_nlp`` is imported, so that the library, not only the CLI, never phones home.
+
+    Example: ``disable_telemetry(); os.environ["HF_UPDATE_DOWNLOAD_COUNTS"]`` → ``'0'``.
+    """
+    import sys
+
+    for key, value in NO_TELEMETRY_VARS.items():
+        os.environ.setdefault(key, value)
+    datasets_config = sys.modules.get("datasets.config")
+    if datasets_config is not None and os.environ["HF_UPDATE_DOWNLOAD_COUNTS"].upper() not in _TRUE_OR_AUTO:
+        datasets_config.HF_UPDATE_DOWNLOAD_COUNTS = False
+    hub_constants = sys.modules.get("huggingface_hub.constants")
+    if hub_constants is not None and os.environ["HF_HUB_DISABLE_TELEMETRY"].upper() in _TRUE_OR_AUTO - {"AUTO"}:
+        hub_constants.HF_HUB_DISABLE_TELEMETRY = True
 
 
 def apply_network_policy(allow_network: bool = False) -> None:
@@ -25,8 +47,7 @@ def apply_network_policy(allow_network: bool = False) -> None:
     Example: ``apply_network_policy(False)`` makes ``evaluate``, ``datasets`` and ``transformers`` fail fast
     instead of hanging on retries when something tries to reach the Hub.
     """
-    for key, value in NO_TELEMETRY_VARS.items():
-        os.environ.setdefault(key, value)
+    disable_telemetry()
     for key, value in OFFLINE_VARS.items():
         if allow_network:
             if key in _set_by_us:

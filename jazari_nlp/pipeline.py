@@ -230,6 +230,8 @@ def run_experiment(
     source = config if isinstance(config, ExperimentConfig) else Path(config)
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config, overrides)
     config_dir = Path(source).resolve().parent if not isinstance(config, ExperimentConfig) else Path.cwd()
+    # before the checks: they read task data with `datasets`, which fixes its offline switches when first imported
+    apply_network_policy(cfg.allow_network)
     check_consistency(cfg, source if not isinstance(config, ExperimentConfig) else "<config>")
     present = cfg.stages()
     wanted = stages or present
@@ -238,7 +240,6 @@ def run_experiment(
             raise ConfigError(source, [f"unknown stage {s!r}; stages are {', '.join(STAGES)}"])
         if s not in present:
             raise ConfigError(source, [f"stage {s!r} has no `{'train' if s == 'train' else s}` section in this config"])
-    apply_network_policy(cfg.allow_network)
     run = RunDir.open(cfg.resolved_run_dir(), dump_yaml(cfg), cfg.sha256(), seed=cfg.seed, config_dir=config_dir,
                       allow_existing=allow_existing)
     handler = _attach_log(run.path / "log.txt")
