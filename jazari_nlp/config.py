@@ -266,8 +266,7 @@ def _describe(err: dict[str, Any], origins: dict[str, Path], main_file: Path) ->
     loc = [str(p) for p in err["loc"]]
     # pydantic puts union-member / discriminator tags into loc; keep only real keys and indexes.
     key_path = ".".join(_clean_loc(loc)) or "(top level)"
-    src = _origin(key_path, origins)
-    where = "" if src is None or src == main_file.resolve() else f" (set in {src})"
+    where = _where(key_path, origins, main_file)
     kind = err["type"]
     found = err.get("input")
     if kind == "extra_forbidden":
@@ -298,6 +297,19 @@ def _clean_loc(loc: list[str]) -> list[str]:
             continue
         out.append(part)
     return out
+
+
+def _where(key_path: str, origins: dict[str, Path], main_file: Path) -> str:
+    """Where the value at ``key_path`` came from, when not the main file: `` (set in base.yaml)``. A check of a
+    whole section (``eval``) also names the keys under it that came from elsewhere (``eval.files from --set``):
+    the section's own origin alone would blame the file that first defined it."""
+    src = _origin(key_path, origins)
+    main = main_file.resolve()
+    parts = [f"set in {src}"] if src is not None and src != main else []
+    deeper = sorted(k for k, v in origins.items() if k.startswith(key_path + ".") and v != src and v != main)
+    if deeper:
+        parts.append(", ".join(f"{k} from {origins[k]}" for k in deeper[:3]) + (", ..." if len(deeper) > 3 else ""))
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _origin(key_path: str, origins: dict[str, Path]) -> Path | None:
