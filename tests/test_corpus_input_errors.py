@@ -50,11 +50,11 @@ def test_folder_files_of_unknown_format_are_named(tmp_path):
     folder.mkdir()
     (folder / "a.txt").write_text("wach nta mzyan a sahbi dyali\n", encoding="utf-8")
     (folder / "notes.md").write_text("# not read\n", encoding="utf-8")
-    (folder / "dump.txt.bz2").write_bytes(b"BZh9")
+    (folder / "dump.7z").write_bytes(b"BZh9")
     res = runner.invoke(app, ["corpus", "build", "-i", str(folder), "-o", str(tmp_path / "out"),
                               "--set", "alarms.accept=['*']"])
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
-    expected = (f"source 'input0': {folder}: 2 file(s) of unknown format not read (dump.txt.bz2, notes.md): list "
+    expected = (f"source 'input0': {folder}: 2 file(s) of unknown format not read (dump.7z, notes.md): list "
                 "such files in `paths` with a `format` to read them")
     assert expected in manifest["warnings"]
     assert "2 file(s) of unknown format not read" in " ".join(res.output.split())

@@ -383,7 +383,7 @@ def source_table(manifest: dict):
 def estimate_documents(sources, units) -> tuple[int, str]:
     """About how many documents the input holds, and how that was found: lines of line-based files (counted,
     up to 256 MB read, then extrapolated), rows of parquet files (their metadata), else ~2 KB per document."""
-    from jazari_nlp.readers import detect_format
+    from jazari_nlp.readers import detect_format, is_compressed
 
     docs, budget, guessed = 0, 256 * 2**20, 0
     for si, path in units:
@@ -395,7 +395,7 @@ def estimate_documents(sources, units) -> tuple[int, str]:
             fmt = detect_format(Path(path)) if src.format == "auto" else src.format
         except ValueError:
             fmt = "txt"
-        compressed = path.lower().endswith((".gz", ".zst", ".zstd"))
+        compressed = is_compressed(path)
         if fmt == "parquet":
             import pyarrow.parquet as pq
 

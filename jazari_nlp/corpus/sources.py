@@ -39,6 +39,7 @@ from jazari_nlp.readers import (
     cut_ranges,
     detect_format,
     expand_inputs,
+    is_compressed,
     is_dataset_folder,
     iter_items,
     range_lines,
@@ -240,7 +241,7 @@ SPLIT_MIN_BYTES = 4 * 2**20  # below this a file is not worth cutting
 
 def splittable(src: SourceConfig, path: str) -> bool:
     """An uncompressed jsonl file, or a txt file with one document per line, read without a ``limit``."""
-    if path == "hub:" or src.limit != -1 or path.lower().endswith((".gz", ".zst", ".zstd")) or not os.path.isfile(path):
+    if path == "hub:" or src.limit != -1 or is_compressed(path) or not os.path.isfile(path):
         return False
     try:
         fmt = detect_format(Path(path)) if src.format == "auto" else src.format

@@ -48,6 +48,7 @@ from jazari_nlp.readers.decoding import (
     text_lines,
 )
 from jazari_nlp.readers.formats import (
+    COMPRESSED_SUFFIXES,
     EXT_FORMATS,
     TABLE_FORMATS,
     Item,
@@ -57,17 +58,19 @@ from jazari_nlp.readers.formats import (
     detect_format,
     expand_inputs,
     format_of,
+    is_compressed,
     is_dataset_folder,
     open_binary,
+    strip_compression,
 )
 from jazari_nlp.readers.ranges import ByteRange, cut_ranges, line_range, range_lines
 from jazari_nlp.readers.records import iter_items, loads_json
 from jazari_nlp.readers.tables import table_dialect
 
 __all__ = [
-    "EXT_FORMATS", "LEGACY_ENCODINGS", "SNIFF_BYTES", "TABLE_FORMATS", "_SURROGATE", "ByteRange", "Item", "ReadError",
+    "COMPRESSED_SUFFIXES", "EXT_FORMATS", "LEGACY_ENCODINGS", "SNIFF_BYTES", "TABLE_FORMATS", "_SURROGATE", "ByteRange", "Item", "ReadError",
     "ReadOptions", "ReadReport", "_row_item", "binary_lines", "check_fields", "cut_ranges", "decode_line",
-    "detect_format", "expand_inputs", "file_fields", "files_field_problems", "format_of", "is_dataset_folder",
+    "detect_format", "expand_inputs", "file_fields", "files_field_problems", "format_of", "is_compressed", "is_dataset_folder",
     "iter_items", "iter_texts", "legacy_encoding", "line_range", "loads_json", "open_binary", "range_lines",
-    "sniff_encoding", "table_dialect", "text_lines",
+    "sniff_encoding", "strip_compression", "table_dialect", "text_lines",
 ]

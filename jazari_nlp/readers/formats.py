@@ -57,14 +57,29 @@ class Item:
 # ------------------------------------------------------------------------------------------------ formats
 
 
+# Compressed files are read through a streaming decompressor (open_binary); a cut one ends with EOFError.
+COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz")
+
+
+def strip_compression(name: str) -> str:
+    """``name`` without its compression suffix: ``strip_compression("a.jsonl.bz2")`` → ``'a.jsonl'``."""
+    for comp in COMPRESSED_SUFFIXES:
+        if name.lower().endswith(comp):
+            return name[: -len(comp)]
+    return name
+
+
+def is_compressed(path: str | Path) -> bool:
+    """Whether ``path`` names a compressed file (by its suffix). Example: ``is_compressed("x.txt.xz")`` → True."""
+    return str(path).lower().endswith(COMPRESSED_SUFFIXES)
+
+
 def detect_format(path: Path, default: str | None = None) -> str:
     """Format from the extension, compression suffix stripped (``x.jsonl.zst`` → ``jsonl``); a folder is a
     ``save_to_disk`` data set (``arrow``)."""
     if path.is_dir():
         return "arrow"
-    name = path.name.lower()
-    for comp in (".gz", ".zst", ".zstd"):
-        name = name.removesuffix(comp)
+    name = strip_compression(path.name.lower())
     if name.endswith(".warc.wet") or name.endswith(".wet"):
         return "wet"
     ext = os.path.splitext(name)[1]
@@ -127,10 +142,18 @@ def expand_inputs(patterns: Iterable[str | Path]) -> tuple[list[Path], list[str]
 
 
 def open_binary(path: Path) -> io.BufferedIOBase:
-    """Open a file for binary reading, decompressing .gz and .zst transparently."""
+    """Open a file for binary reading, decompressing .gz, .zst, .bz2 and .xz transparently."""
     name = path.name.lower()
     if name.endswith(".gz"):
         return gzip.open(path, "rb")
+    if name.endswith(".bz2"):
+        import bz2
+
+        return bz2.open(path, "rb")  # multi-stream, EOFError when cut (as gzip)
+    if name.endswith(".xz"):
+        import lzma
+
+        return lzma.open(path, "rb")
     if name.endswith((".zst", ".zstd")):
         return io.BufferedReader(_ZstdReader(open(path, "rb")), buffer_size=1 << 16)
     return open(path, "rb")

@@ -22,7 +22,15 @@ from jazari_nlp.readers.decoding import (
     text_lines,
     text_paragraphs,
 )
-from jazari_nlp.readers.formats import Item, ReadError, ReadOptions, _row_item, format_of, open_binary
+from jazari_nlp.readers.formats import (
+    Item,
+    ReadError,
+    ReadOptions,
+    _row_item,
+    format_of,
+    open_binary,
+    strip_compression,
+)
 from jazari_nlp.readers.tables import _csv_items
 
 
@@ -55,7 +63,7 @@ def _jsonl_items(path: Path, opts: ReadOptions, lines=None) -> Iterator[Item]:
 
 def _json_array(path: Path) -> list | None:
     """The rows of a ``.json`` file holding one JSON array (None when it is JSON lines)."""
-    if not path.name.lower().removesuffix(".gz").endswith(".json"):
+    if not strip_compression(path.name.lower()).endswith(".json"):
         return None
     with open_binary(path) as f:
         head = f.read(SNIFF_BYTES)
