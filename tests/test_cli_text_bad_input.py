@@ -68,3 +68,13 @@ def test_a_missing_model_is_an_error_not_a_silent_und(tmp_path):
     cfg = LangIdConfig.model_construct(backend="fasttext", model_path=tmp_path / "absent.bin")
     with pytest.raises(FileNotFoundError, match="absent.bin"):
         identify("salam", model=cfg)
+
+
+def test_utf16_stdin_with_a_bad_unit_costs_one_line():
+    good = "\ufeffsalam\nwach nta\nlabas\n".encode("utf-16-le")
+    bad = good.replace("wach".encode("utf-16-le"), b"\x00\xd8" + "ach".encode("utf-16-le"))  # a lone surrogate
+    res = runner.invoke(app, ["normalize"], input=bad)
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+    assert rows == [{"text": "salam"}, {"error": "invalid_encoding", "source": "<stdin>", "line": 2},
+                    {"text": "labas"}]

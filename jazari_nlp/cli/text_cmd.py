@@ -47,39 +47,18 @@ def _read_options(field: str, fmt: str):
 
 def _stdin_lines() -> Iterator[Line]:
     """Every line of stdin, blank ones included: UTF-16/32 found from a BOM or the NUL pattern, CR-only endings
-    split, each line decoded by ``decode_line`` (UTF-8, clean legacy encodings, else ``invalid_utf8`` /
-    ``binary_data``). Streams: only the first chunk available is looked at before the first line comes out."""
-    from jazari_nlp.readers import SNIFF_BYTES, binary_lines, decode_line, sniff_encoding
+    split, each line decoded on its own (``decode_line``: UTF-8, clean legacy encodings, else ``invalid_utf8`` /
+    ``binary_data``; ``decode_wide`` for UTF-16/32, so a bad code unit costs its own line). Streams: only the
+    first chunk available is looked at before the first line comes out."""
+    from jazari_nlp.readers import SNIFF_BYTES
+    from jazari_nlp.readers.decoding import decode_line, decode_wide, raw_lines
 
     src = sys.stdin.buffer
     # a fresh buffer over the raw stream: peek() then returns the bytes available now, without waiting for more
     f = io.BufferedReader(getattr(src, "raw", src), buffer_size=SNIFF_BYTES)
-    head = f.peek(SNIFF_BYTES)[:SNIFF_BYTES]
-    enc, bom = sniff_encoding(head)
-    if enc == "utf-8":  # a UTF-8 BOM: drop it and read on line by line
-        f.read(bom)
-        head, enc = f.peek(SNIFF_BYTES)[:SNIFF_BYTES], None
-    if enc is not None:
-        yield from _wide_lines(f.read()[bom:], enc)
-        return
-    for n, raw in enumerate(binary_lines(f, head), 1):
-        yield (n, *decode_line(raw))
-
-
-def _wide_lines(data: bytes, enc: str) -> Iterator[Line]:
-    """Lines of UTF-16/32 input (read whole); bytes after the first undecodable one are one error line."""
-    import base64
-
-    try:
-        text, bad = data.decode(enc), b""
-    except UnicodeDecodeError as e:
-        text, bad = data[: e.start].decode(enc), data[e.start:]
-    lines = text.splitlines()
-    for n, line in enumerate(lines, 1):
-        yield n, line, None, {"encoding": enc}
-    if bad:
-        yield (len(lines) + 1, bad.decode(enc, errors="replace"), "invalid_encoding",
-               {"encoding": enc, "raw_b64": base64.b64encode(bad).decode("ascii")})
+    enc, lines = raw_lines(f)  # a UTF-8 BOM is dropped
+    for n, raw in enumerate(lines, 1):
+        yield (n, *(decode_line(raw) if enc is None else decode_wide(raw, enc)))
 
 
 def _looks_like_json_lines(head: list[Line]) -> bool:
