@@ -45,6 +45,8 @@ def check_consistency(cfg: ExperimentConfig, source: str | Path) -> None:
         if cfg.train.eval_steps is not None and cfg.train.mode == "pretrain" and not (has_corpus or cfg.train.eval_files):
             problems.append("train.eval_steps: there is no held-out text: set `train.eval_files`, or add a `corpus` "
                             "section (its heldout split)")
+        if cfg.train.eval_files:
+            problems.extend(_blank_eval_files(cfg.train.eval_files))
     if cfg.eval is not None and cfg.train is not None and cfg.train.mode == "classification":
         problems.append("eval: scores causal language models; a classifier's held-out accuracy and macro-F1 are in "
                         "the train stage's summary (model/classification_summary.json): remove the eval section")
@@ -61,6 +63,25 @@ def check_consistency(cfg: ExperimentConfig, source: str | Path) -> None:
         problems.extend(_model_problems(cfg))
     if problems:
         raise ConfigError(source, problems)
+
+
+def _blank_eval_files(patterns: list[str]) -> list[str]:
+    """``train.eval_files`` whose text files are all empty or blank lines only: the held-out loss would never be
+    computed (the train stage raises the same). Files of other formats are checked when read."""
+    from jazari_nlp.corpus_layout import resolve
+    from jazari_nlp.readers import expand_inputs, open_binary, strip_compression
+    from jazari_nlp.training.lm import _no_eval_text
+
+    files = expand_inputs(resolve(list(patterns), "heldout")[0])[0]
+    kinds = [Path(strip_compression(f.name.lower())).suffix for f in files]
+    if not files or any(k not in (".txt", ".jsonl", ".json", ".csv", ".tsv") for k in kinds):
+        return []
+    for f in files:
+        with open_binary(f) as fh:
+            while chunk := fh.read(1 << 16):
+                if chunk.strip():
+                    return []
+    return [_no_eval_text(files, "text (empty files, or blank lines only)")]
 
 
 def _extend_problems(cfg: ExperimentConfig) -> list[str]:
@@ -139,6 +160,6 @@ def _task_problems(ecfg) -> list[str]:
         try:
             for task in load_tasks([t]):
                 task.check(ecfg.num_fewshot)  # data files, splits, fields: before any stage runs
-        except (JazariError, ValueError, FileNotFoundError) as e:
-            problems.append(f"eval.tasks: {t}: {e}")
+        except (JazariError, ValueError, FileNotFoundError) as e:  # a task file's error starts with its path
+            problems.append(f"eval.tasks: {e}" if str(e).startswith(f"{t}:") else f"eval.tasks: {t}: {e}")
     return problems

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,60 @@ CONFIG_ARG_HELP = "Experiment YAML file."
 SET_HELP = "Override a key, e.g. --set train.learning_rate=3e-4 (repeatable; value read as YAML)."
 
 
+# The libraries whose FutureWarning / DeprecationWarning / UserWarning -q hides (a warning is filed under the module
+# that issued it: `transformers.modeling_utils`, `torch.utils.checkpoint`...); jazari's own warnings stay.
+QUIET_MODULES = (r"(transformers|peft|accelerate|torch|torchvision|datasets|huggingface_hub|tokenizers|trl|evaluate"
+                 r"|lm_eval)(\.|$)")
+QUIET_CATEGORIES = (FutureWarning, DeprecationWarning, UserWarning)
+
+
+@contextmanager
+def quiet_libraries(enabled: bool = True) -> Iterator[None]:
+    """``-q``: inside the block, the libraries' FutureWarning, DeprecationWarning and UserWarning are not printed
+    (transformers' "`is_gradient_checkpointing` is deprecated" when peft wraps a model...); warnings of jazari and
+    of other code, and every error, still are. The filters are put back after the block.
+
+    Example: ``with quiet_libraries(quiet): run_experiment(config, progress=not quiet)``"""
+    if not enabled:
+        yield
+        return
+    with warnings.catch_warnings():
+        for category in QUIET_CATEGORIES:
+            warnings.filterwarnings("ignore", category=category, module=QUIET_MODULES)
+        yield
+
+
 def fail(message: str, code: int = 2) -> None:
     from rich.markup import escape
 
     err_console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def refuse_langid_recipe(config: Path) -> None:
+    """Exit 2 with a pointer to ``jazari langid train`` when ``config`` is a language-ID training recipe (top-level
+    ``sources`` and recipe keys such as ``fasttext``, no experiment section) rather than an experiment config,
+    instead of a list of "unknown key" errors. Anything else (unreadable, not YAML) is left to load_config.
+
+    Example: ``refuse_langid_recipe(Path("configs/langid.yaml"))`` → ``error: ... run `jazari langid train ...```"""
+    try:
+        from jazari_nlp.overrides import safe_load_bounded
+
+        data = safe_load_bounded(Path(config).read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 - only a hint: load_config reports what is wrong with the file
+        return
+    if not isinstance(data, dict) or "sources" not in data:
+        return
+    from jazari_nlp.config import ExperimentConfig
+    from jazari_nlp.text.langid_recipe import LangIdTrainConfig
+
+    recipe_only = set(LangIdTrainConfig.model_fields) - set(ExperimentConfig.model_fields)
+    experiment_only = set(ExperimentConfig.model_fields) - set(LangIdTrainConfig.model_fields)
+    found = sorted(recipe_only & set(data) - {"sources"})  # `sources` alone may be a misplaced tokenizer key
+    if found and not experiment_only & set(data):
+        output = f" (it writes its `output`: {data['output']})" if isinstance(data.get("output"), str) else ""
+        fail(f"{config}: this is a language-ID training recipe (keys {', '.join(['sources', *found])}), not an "
+             f"experiment config: run `jazari langid train {config}`{output}")
 
 
 def guarded(fn: Callable[[], Any], output: Path | Callable[[], Path | None] | None = None) -> Any:

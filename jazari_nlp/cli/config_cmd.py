@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from jazari_nlp.cli.common import CONFIG_ARG_HELP, SET_HELP, console, guarded
+from jazari_nlp.cli.common import CONFIG_ARG_HELP, SET_HELP, console, guarded, refuse_langid_recipe
 
 app = typer.Typer(
     help="Check, print and describe experiment configs.\n\nExample: jazari config validate configs/quickstart.yaml",
@@ -26,6 +26,8 @@ def validate(
     """
     from jazari_nlp.checks import check_consistency
     from jazari_nlp.config import load_config
+
+    refuse_langid_recipe(config)
 
     def go():
         cfg = load_config(config, set_)
@@ -48,6 +50,7 @@ def show(
     """
     from jazari_nlp.config import dump_yaml, load_config
 
+    refuse_langid_recipe(config)
     cfg = guarded(lambda: load_config(config, set_))
     typer.echo(dump_yaml(cfg), nl=False)
 

@@ -57,7 +57,7 @@ def run(
 
     Example: jazari eval run --model runs/quickstart/model --tasks jazari_example_mc --num-fewshot 3
     """
-    from jazari_nlp.cli.common import fail, guarded, print_results
+    from jazari_nlp.cli.common import fail, guarded, print_results, quiet_libraries
 
     def go():
         from jazari_nlp.evaluation.harness import evaluate_tasks, init_distributed
@@ -85,7 +85,8 @@ def run(
         fail(f"--limit: at least 1 example per task, not {limit}")
     if num_fewshot is not None and num_fewshot < 0:
         fail(f"--num-fewshot: 0 or more shots, not {num_fewshot}")
-    doc, out = guarded(go)
+    with quiet_libraries(quiet):
+        doc, out = guarded(go)
     from jazari_nlp.evaluation.harness import world_info
 
     if world_info()[0] == 0:

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import typer
 
-from jazari_nlp.cli.common import CONFIG_ARG_HELP, SET_HELP, console, guarded, print_results, summary_table
+from jazari_nlp.cli.common import (
+    CONFIG_ARG_HELP,
+    SET_HELP,
+    console,
+    guarded,
+    print_results,
+    quiet_libraries,
+    refuse_langid_recipe,
+    summary_table,
+)
 from jazari_nlp.cli.tokenizer_cmd import app as tokenizer_app
 
 ALLOW_EXISTING_HELP = ("Use a run directory that holds files jazari did not make (they are never deleted nor "
@@ -26,9 +35,11 @@ def _run(config: Path, set_: list[str], stages: list[str] | None, force: list[st
         if event == "start" and not quiet:
             console.rule(f"[bold]{stage}")
 
-    result = guarded(lambda: run_experiment(config, set_, stages=stages, force=force, progress=not quiet,
-                                            on_stage=on_stage, allow_existing=allow_existing),
-                     output=lambda: load_config(config, set_).resolved_run_dir())
+    refuse_langid_recipe(config)
+    with quiet_libraries(quiet):
+        result = guarded(lambda: run_experiment(config, set_, stages=stages, force=force, progress=not quiet,
+                                                on_stage=on_stage, allow_existing=allow_existing),
+                         output=lambda: load_config(config, set_).resolved_run_dir())
     console.print(summary_table(result))
     results_file = result.run_dir / "eval" / "results.json"
     if any(r.stage == "eval" for r in result.stages) and results_file.is_file():
@@ -103,7 +114,8 @@ def register(app: typer.Typer) -> None:
             if not quiet:
                 console.rule(f"[bold]grid {i}/{n}: {name}")
 
-        result = guarded(lambda: run_grid(config, axis, set_, progress=not quiet, force=force, on_run=on_run))
+        with quiet_libraries(quiet):
+            result = guarded(lambda: run_grid(config, axis, set_, progress=not quiet, force=force, on_run=on_run))
         console.print(grid_table(result), highlight=False)
         console.print(f"report: {result.report_dir / 'report.md'}", highlight=False)
         if result.failed:
@@ -125,6 +137,7 @@ def register(app: typer.Typer) -> None:
         base: Path | None = typer.Option(None, "--base", help="Base model folder (default: the one the adapter "
                                          "records)."),
         allow_existing: bool = typer.Option(False, "--allow-existing", help=ALLOW_EXISTING_HELP),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Merge a LoRA adapter into its base model: a full model folder AutoModelForCausalLM loads (the base is
         resized first when the adapter was trained with added tokens).
@@ -133,7 +146,8 @@ def register(app: typer.Typer) -> None:
         """
         from jazari_nlp.training.lora import merge
 
-        report = guarded(lambda: merge(adapter, out, base=base, allow_existing=allow_existing), output=out)
+        with quiet_libraries(quiet):
+            report = guarded(lambda: merge(adapter, out, base=base, allow_existing=allow_existing), output=out)
         console.print(f"merged model: {report.get('out_dir', out)}", highlight=False)
 
     eval_cmd = run_stage_command("eval")

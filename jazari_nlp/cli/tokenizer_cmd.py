@@ -10,7 +10,8 @@ from pathlib import Path
 
 import typer
 
-from jazari_nlp.cli.common import console, guarded
+from jazari_nlp.cli.common import console, guarded, quiet_libraries
+from jazari_nlp.errors import InputError
 
 app = typer.Typer(
     help="Tokenizers: train (an experiment's tokenizer stage), evaluate (fertility and parity per language, "
@@ -57,7 +58,8 @@ def evaluate(
             paths = write_report(report, out)
         return report, paths
 
-    report, paths = guarded(work, output=out)
+    with quiet_libraries(quiet):
+        report, paths = guarded(work, output=out)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -112,16 +114,37 @@ def extend(
                                           "tokenizer_config.json", "extend_report.json"),
                            allow_existing=allow_existing)
         lines = [t for texts in texts_by_lang.values() for t in texts]
-        return extend_model(
-            model, lines, out, num_tokens=num_tokens, init=init, min_frequency=min_frequency,
-            protect_texts=read_plain(protect, text_field), heldout_texts=read_plain(heldout, text_field),
-            report_texts=texts_by_lang, progress=not quiet,
-        )
+        try:
+            return extend_model(
+                model, lines, out, num_tokens=num_tokens, init=init, min_frequency=min_frequency,
+                protect_texts=read_plain(protect, text_field), heldout_texts=read_plain(heldout, text_field),
+                report_texts=texts_by_lang, progress=not quiet,
+            )
+        except InputError as e:  # its messages name the config keys; the user typed options
+            raise InputError(cli_options(str(e))) from None
 
-    report = guarded(work, output=out)
+    with quiet_libraries(quiet):
+        report = guarded(work, output=out)
     console.print(extend_table(report))
     console.print(extend_loss_line(report), highlight=False, soft_wrap=True)
     console.print(f"extended model: {out}  (report: {out / 'extend_report.json'})", highlight=False)
+
+
+# tokenizer.extend's config keys, as `jazari tokenizer extend` spells them
+_EXTEND_OPTIONS = {"tokenizer.extend.model": "--model", "tokenizer.extend.num_tokens": "--num-tokens",
+                   "tokenizer.extend.init": "--init", "tokenizer.extend.min_frequency": "--min-frequency",
+                   "(tokenizer.files, tokenizer.sources or the corpus train split)": "(--input)",
+                   "tokenizer.extend:": "tokenizer extend:"}
+
+
+def cli_options(message: str) -> str:
+    """An extend error with the config keys it names replaced by the command's options.
+
+    Example: ``cli_options("tokenizer.extend.model: x has no tokenizer files")`` → ``"--model: x has no ..."``
+    """
+    for key, option in _EXTEND_OPTIONS.items():
+        message = message.replace(key, option)
+    return message
 
 
 def read_plain(patterns: list[str], text_field: str) -> list[str]:

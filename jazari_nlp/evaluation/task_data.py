@@ -9,10 +9,10 @@ Split from :mod:`jazari_nlp.evaluation.tasks` (which re-exports the public names
 
 from __future__ import annotations
 
-import codecs
 import difflib
 import hashlib
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -21,12 +21,25 @@ from pathlib import Path
 from typing import Any
 
 from jazari_nlp.evaluation.task_config import BUILDERS, TaskConfig, TaskError
+from jazari_nlp.evaluation.task_files import (
+    JsonReject,
+    bad_json_lines,
+    csv_quote_problem,
+    has_rows,
+    is_json_lines,
+    json_document_problem,
+    map_files,
+    no_rows_message,
+    split_files,
+    utf8_problem,
+)
 
 PACKAGE_TASKS = Path(__file__).with_name("tasks")
 TEXT_FORMATS = ("json", "csv", "text")  # checked for UTF-8 before `datasets` reads them (it does not)
 DATA_ROOT_VAR = "JAZARI_DATA"  # `${JAZARI_DATA}` in a data path: where the benchmarks' local files are
 DEFAULT_DATA_ROOT = "~/.cache/jazari_nlp/benchmarks"
 _PATH_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+log = logging.getLogger("jazari_nlp.evaluation.tasks")  # the name users filter on
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -95,6 +108,7 @@ class TaskData:
         self._data: Any = None
         self._docs: dict[str, list[dict]] = {}
         self._columns: list[str] | None = None
+        self.rejects: dict[str, list[tuple[int, str, JsonReject]]] = {}  # split: (rows before, file, bad line)
         self.fewshot_problems: list[str] = []  # few-shot rows left out of the pool, with their reasons
         self.groups: list[str] = []  # the group files this task was loaded through, innermost first
 
@@ -169,9 +183,17 @@ class TaskData:
 
         files = kw.data_files
         if isinstance(files, dict):
-            out: Any = {split: {col: column(pat) for col, pat in v.items()} if isinstance(v, dict)
-                        else [f for pat in ([v] if isinstance(v, str) else v) for f in one(pat)]
-                        for split, v in files.items()}
+            c = self.config
+            used = {c.test_split, c.validation_split, c.training_split, c.fewshot().split} - {None}
+            out: Any = {}
+            for split, v in files.items():
+                before = len(problems)
+                value = ({col: column(pat) for col, pat in v.items()} if isinstance(v, dict)
+                         else [f for pat in ([v] if isinstance(v, str) else v) for f in one(pat)])
+                if split not in used and len(problems) > before:
+                    del problems[before:]  # a split the task never reads may be absent (a test split held back)
+                    continue
+                out[split] = value
         elif isinstance(files, str):
             out = one(files)
         else:
@@ -235,33 +257,100 @@ class TaskData:
     def _load(self) -> Any:
         if self._data is not None:
             return self._data
-        import datasets
-
         kind, target = self._source()
         files = self._data_files()
         flat = _flat(files)
         self._check_utf8(flat)
         kwargs = self.config.dataset_kwargs.model_dump(exclude_none=True) if self.config.dataset_kwargs else {}
         kwargs.pop("trust_remote_code", None)
+        builder = target if kind == "builder" else ""
+        for split, split_list in split_files(files).items():  # datasets says StopIteration, or "no data"
+            if split_list and not any(has_rows(Path(f), builder, kwargs) for f in split_list):
+                raise self.error(no_rows_message(split, split_list) + self._source_hint())
         if files is not None:
             kwargs["data_files"] = files
         try:
-            with _quiet_datasets():
-                if kind == "disk":
-                    data = datasets.load_from_disk(target)
-                    data = data if isinstance(data, datasets.DatasetDict) else {"train": data}
-                elif isinstance(files, dict) and files and all(isinstance(v, dict) for v in files.values()):
-                    data = self._parallel(files)
-                else:
-                    data = datasets.load_dataset(target, name=self.config.dataset_name, **kwargs)
+            data = self._read(kind, target, files, kwargs)
         except TaskError:
             raise
         except Exception as e:  # datasets' errors name neither the task nor, often, the file
-            cause = e.__cause__ or e
-            what = ", ".join(flat[:3]) or target
-            raise self.error(f"cannot read the data ({what}): {type(cause).__name__}: "
-                             f"{' '.join(str(cause).split())[:300]}{self._source_hint()}") from None
+            data = self._recover(e, kind, target, files, kwargs)
         self._data = data
+        return data
+
+    def _read(self, kind: str, target: str, files: Any, kwargs: dict) -> Any:
+        import datasets
+
+        with _quiet_datasets():
+            if kind == "disk":
+                data = datasets.load_from_disk(target)
+                return data if isinstance(data, datasets.DatasetDict) else {"train": data}
+            if isinstance(files, dict) and files and all(isinstance(v, dict) for v in files.values()):
+                return self._parallel(files)
+            return datasets.load_dataset(target, name=self.config.dataset_name, **kwargs)
+
+    def _recover(self, e: Exception, kind: str, target: str, files: Any, kwargs: dict) -> Any:
+        """After datasets failed: the JSON-lines rows that are not JSON objects skipped (counted, with their
+        reasons, in :attr:`rejects`) and the rest read; else an error naming the file and line."""
+        cause = e.__cause__ or e
+        flat = _flat(files)
+        empty = re.search(r'Instruction "(.+?)" corresponds to no data', str(cause))
+        if empty:
+            split = empty.group(1)
+            raise self.error(no_rows_message(split, split_files(files).get(split) or flat)
+                             + self._source_hint()) from None
+        if kind == "builder" and target == "json" and not kwargs.get("field"):
+            lines = [f for f in dict.fromkeys(flat) if is_json_lines(Path(f))]
+            bad = {f: bad_json_lines(Path(f)) for f in lines}
+            if any(b for b, _ in bad.values()):
+                return self._without_bad_lines(files, kwargs, bad)
+            for f in flat:
+                problem = None if f in lines else json_document_problem(Path(f))
+                if problem:
+                    raise self.error(problem + self._source_hint()) from None
+        if kind == "builder" and target == "csv":
+            for f in flat:
+                problem = csv_quote_problem(Path(f), kwargs)
+                if problem:
+                    raise self.error(problem + self._source_hint()) from None
+        what = ", ".join(flat[:3]) or target
+        raise self.error(f"cannot read the data ({what}): {type(cause).__name__}: "
+                         f"{' '.join(str(cause).split())[:300]}{self._source_hint()}") from None
+
+    def _without_bad_lines(self, files: Any, kwargs: dict, scanned: dict[str, tuple[list, list[str]]]) -> Any:
+        """The data read again with the bad lines left out of copies of their files (datasets then types the
+        columns as for a clean file); each bad line kept in :attr:`rejects` at its place among the rows.
+        ``scanned``: ``{file: (bad lines, good lines)}`` of every JSON-lines file."""
+        import tempfile
+
+        bad = {f: v for f, v in scanned.items() if v[0]}
+        for split, split_list in split_files(files).items():
+            if split_list and all(f in bad and not bad[f][1] for f in split_list):
+                first = [r.reason for f in split_list for r in bad[f][0]]
+                raise self.error(f"no line of split {split!r} ({', '.join(split_list)}) is a JSON object: "
+                                 f"{'; '.join(first[:2])}{self._source_hint()}")
+        with tempfile.TemporaryDirectory(prefix="jazari_task_") as tmp:
+            copies = {}
+            for i, (f, (_, good)) in enumerate(bad.items()):
+                copies[f] = str(Path(tmp) / f"{i}.jsonl")
+                Path(copies[f]).write_text("".join(good), encoding="utf-8")
+            clean = map_files(files, lambda f: copies.get(f, f))
+            try:  # read into memory: the copies and their cache go with the folder
+                data = self._read("builder", "json", clean, {**kwargs, "data_files": clean, "cache_dir": tmp,
+                                                             "keep_in_memory": True})
+            except Exception as e:
+                cause = e.__cause__ or e
+                raise self.error(f"cannot read the data ({', '.join(_flat(files)[:3])}): {type(cause).__name__}: "
+                                 f"{' '.join(str(cause).split())[:300]}{self._source_hint()}") from None
+        for split, split_list in split_files(files).items():
+            offset = 0  # rows of the split before this file (a JSON document's own rows are not counted)
+            for f in split_list:
+                for r in (bad[f][0] if f in bad else []):
+                    self.rejects.setdefault(split, []).append((offset + r.good_before, f, r))
+                offset += len(scanned[f][1]) if f in scanned else 0
+        for f, (rejects, _) in bad.items():
+            log.warning("%s: %d line(s) of %s skipped (%s%s)", self.name, len(rejects), f, rejects[0].reason,
+                        "; ..." if len(rejects) > 1 else "")
         return data
 
     def _parallel(self, files: dict[str, dict[str, str]]) -> Any:
@@ -354,30 +443,6 @@ class TaskData:
 # Helpers
 
 
-def utf8_problem(path: Path) -> str | None:
-    """``"FILE: line N is not valid UTF-8 (byte B)"``, or None for a clean file (read in 1 MiB pieces)."""
-    from jazari_nlp.readers import open_binary
-
-    dec = codecs.getincrementaldecoder("utf-8")("strict")
-    line, offset = 1, 0
-    with open_binary(path) as f:
-        while chunk := f.read(1 << 20):
-            pending = len(dec.getstate()[0])  # bytes of a character cut by the previous piece
-            try:
-                dec.decode(chunk)
-            except UnicodeDecodeError as e:
-                start = max(0, e.start - pending)
-                where = line + chunk[:start].count(b"\n")
-                return f"{path}: line {where} is not valid UTF-8 (byte {offset + start})"
-            line += chunk.count(b"\n")
-            offset += len(chunk)
-        try:
-            dec.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return f"{path}: line {line} ends in a cut UTF-8 character (byte {offset})"
-    return None
-
-
 def _builder_for(path: Path) -> str:
     ext = path.suffix.lower()
     return {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet",
@@ -401,7 +466,7 @@ def _quiet_datasets() -> Iterator[None]:
     from datasets.utils import logging as ds_logging
 
     level, bars = ds_logging.get_verbosity(), ds_logging.is_progress_bar_enabled()
-    ds_logging.set_verbosity_error()
+    ds_logging.set_verbosity(ds_logging.CRITICAL)  # "Failed to read file ...": jazari raises a clearer error
     ds_logging.disable_progress_bar()
     try:
         yield

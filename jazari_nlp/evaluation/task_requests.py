@@ -21,6 +21,7 @@ from typing import Any
 
 from jazari_nlp.evaluation.task_config import FewshotConfig
 from jazari_nlp.evaluation.task_data import TaskData, _did_you_mean, _fields_note, _flat
+from jazari_nlp.evaluation.task_files import no_rows_message, split_files
 from jazari_nlp.evaluation.task_prompts import (
     _apply_filters,
     _gold_index,
@@ -188,9 +189,11 @@ class Task(TaskData):
     def check(self, num_fewshot: int | None = None) -> None:
         """Problems that can be known before scoring (data, splits, fields the templates use): one TaskError."""
         docs = self.eval_docs()
+        if not docs and self.config.filter_rows:
+            raise self.error(f"split {self.config.eval_split()!r} has no rows left after filter_rows")
         if not docs:
-            raise self.error(f"split {self.config.eval_split()!r} has no rows"
-                             + (" left after filter_rows" if self.config.filter_rows else ""))
+            split = self.config.eval_split()
+            raise self.error(no_rows_message(split, split_files(self._data_files()).get(split) or [self.where]))
         cols = self.columns
         problems = []
         for key, spec in self._templates():
@@ -285,6 +288,10 @@ class Task(TaskData):
                 out.append(self._request(doc_id, doc, examples, fs, chat, chat_template, system, multiturn))
             except _Skip as e:
                 out.append(Request(doc_id, doc, "", cfg.output_type, [], None, skipped=str(e)))
+        for i, (before, file, bad) in enumerate(self.rejects.get(cfg.eval_split(), [])):
+            if limit is None or before < n:  # a line that is not JSON, counted where it lies among the rows
+                out.append(Request(len(docs) + i, {"file": file, "line": bad.line, "text": bad.text}, "",
+                                   cfg.output_type, [], None, skipped=bad.reason))
         if out and all(r.skipped for r in out):
             reasons = sorted({r.skipped for r in out})
             raise self.error(f"none of the {len(out)} rows can be used: " + "; ".join(reasons[:3]))

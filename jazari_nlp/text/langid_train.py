@@ -88,11 +88,16 @@ def train_fasttext(examples: list[tuple[str, str]], output: Path, params: FastTe
     start = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "train.txt"
+        written = 0
         with data.open("w", encoding="utf-8") as fh:
             for label, text in examples:
                 prepared = prepare(text)
                 if prepared:
                     fh.write(f"__label__{label} {prepared}\n")
+                    written += 1
+        if not written:  # fastText would only say "Empty vocabulary"
+            raise ValueError(f"none of the {len(examples)} labelled records has text left to learn from (only "
+                             "spaces, punctuation or emoji): give records with words")
         kwargs = dict(dim=params.dim, epoch=params.epoch, lr=params.lr, minn=params.minn, maxn=params.maxn,
                       wordNgrams=params.word_ngrams, bucket=params.bucket, minCount=params.min_count,
                       loss=params.loss, seed=params.seed, thread=1, verbose=0)
@@ -208,7 +213,11 @@ def train_langid(cfg: LangIdTrainConfig) -> dict:
     if cfg.arabic_stage is not None:
         with tempfile.TemporaryDirectory() as tmp:
             stage = fit_arabic_stage(cfg, Path(tmp))
-    report = train_fasttext(collect(cfg, "train"), cfg.output, cfg.fasttext)
+    examples = collect(cfg, "train")
+    if not examples:
+        raise ValueError(f"the recipe's {len(cfg.sources)} sources give no training record (check their files, "
+                         f"text_field and label keys): {LABEL_HOWTO}")
+    report = train_fasttext(examples, cfg.output, cfg.fasttext)
     path = stage_path(cfg.output)
     if stage is not None:
         # One line per key: the weights stay readable, the word counts compact.
@@ -222,12 +231,35 @@ def train_langid(cfg: LangIdTrainConfig) -> dict:
     return report
 
 
+LABEL_HOWTO = ("label each record: a .tsv with one `label<TAB>text` per line (or a header with `label` and `text` "
+               "columns), or .jsonl lines like {\"label\": \"ary_Arab\", \"text\": \"...\"}; labels are "
+               "language codes (ary_Arab, ary_Latn, zgh_Tfng, arb_Arab, fra_Latn...)")
+
+
 def train_langid_files(files: list[str], output: str | Path, params: FastTextParams | None = None) -> dict:
-    """Train on plain labelled TSV/JSONL files (``label`` and ``text`` columns/fields)."""
-    source = LangIdSource(files=[str(Path(f).resolve()) for f in files], label_field="label")
-    return train_fasttext(list(iter_examples(source)), Path(output), params or FastTextParams())
+    """Train on plain labelled TSV/JSONL files (``label`` and ``text`` columns/fields); a folder stands for its
+    files. No labelled record at all is a ValueError naming the inputs and how to label them.
+
+    Example: ``train_langid_files(["labelled.tsv"], "my_langid.ftz")["labels"]`` → ``{"ary_Arab": 120, ...}``"""
+    from jazari_nlp.readers import expand_inputs
+
+    paths, _, notes = expand_inputs([str(f) for f in files])
+    paths = [p for p in paths if p.is_file()]
+    examples = []
+    if paths:
+        source = LangIdSource(files=[str(p.resolve()) for p in paths], label_field="label")
+        examples = list(iter_examples(source))
+    if not examples:
+        given = ", ".join(map(str, files))
+        if not paths:
+            what = "; ".join(notes) if notes else "no file in it" if all(Path(f).is_dir() for f in files) else \
+                "no readable file"
+        else:
+            what = f"none of the rows of its {len(paths)} file(s) has both a label and a text"
+        raise ValueError(f"no labelled records found in {given} ({what}): {LABEL_HOWTO}")
+    return train_fasttext(examples, Path(output), params or FastTextParams())
 
 
 __all__ = ["LangIdSource", "FastTextParams", "ArabicStageConfig", "LangIdTrainConfig", "stage_path",
            "fit_arabic_stage", "load_train_config", "iter_examples", "iter_rows", "in_test", "fold_of", "stage_rows",
-           "collect", "train_fasttext", "train_langid", "train_langid_files"]
+           "collect", "train_fasttext", "train_langid", "train_langid_files", "LABEL_HOWTO"]

@@ -8,7 +8,9 @@
    tokenizer splits the new token into (``init="mean"``), or transformers' mean-and-covariance sample
    (``init="resize"``).
 3. Save model (safetensors) + tokenizer (chat template and special tokens kept) + ``extend_report.json``:
-   fertility before/after, tokens added, the changed share of protected text, and the step-0 loss (NLL per
+   fertility before/after per language of ``report_texts`` (each row with ``in_training_texts``, the share of
+   its texts that are also training texts: 1.0 when none are given and the training texts stand in), tokens
+   added, the changed share of protected text, and the step-0 loss (NLL per
    token, bits per byte) of base and extended model on held-out text.
 
 Only BPE tokenizers (``tokenizer.json`` with a BPE model: byte-level as GPT-2/Llama-3/Qwen, or
@@ -212,8 +214,14 @@ def extend_model(
         for i, t in list(zip(new_ids, learned.tokens, strict=True))[:MAX_REPORT_TOKENS]]
     report["tokens_on_texts"] = {"base": learned.tokens_before, "expected": learned.tokens_after,
                                  "extended": _count_tokens(new_tok, texts)}
+    # Without report texts the training texts stand in (as "und"), which flatters the extension: said in the report.
     langs = report_texts if report_texts else {"und": texts}
-    report["fertility"] = {lang: _fertility_pair(base_tok, new_tok, ts) for lang, ts in langs.items() if ts}
+    subsets = {lang: _spread([t for t in ts if t and t.strip()], MAX_FERTILITY_TEXTS) for lang, ts in langs.items()}
+    report["fertility"] = {lang: _fertility_pair(base_tok, new_tok, ts) for lang, ts in subsets.items() if ts}
+    seen = _seen_share(texts, subsets) if report_texts else dict.fromkeys(subsets, 1.0)
+    for lang, row in report["fertility"].items():
+        row["in_training_texts"] = seen[lang]  # share of the measured texts that are also training texts
+    report["fertility_measured_on"] = "report texts" if report_texts else "training texts (no report texts given)"
     report["protected_texts"] = len(protect_texts)
     report["protected_changed_share"] = _changed_share(base_tok, new_tok, protect_texts) if protect_texts else None
     report["probe_changed_share"] = _changed_share(base_tok, new_tok, PROBE)
@@ -286,6 +294,15 @@ def _count_tokens(tok: Any, texts: list[str]) -> int:
 def _spread(texts: list[str], n: int) -> list[str]:
     """At most ``n`` texts spread evenly over ``texts`` (not only the first ones)."""
     return texts if len(texts) <= n else [texts[i * len(texts) // n] for i in range(n)]
+
+
+def _seen_share(train: list[str], by_lang: dict[str, list[str]]) -> dict[str, float]:
+    """Per language, the share of its texts that are also in ``train`` (one pass, a set of the report texts only).
+
+    Example: ``_seen_share(["a", "b"], {"x": ["a", "c"]})`` → ``{"x": 0.5}``"""
+    wanted = {t for ts in by_lang.values() for t in ts}
+    found = {t for t in train if t in wanted}
+    return {lang: round(sum(t in found for t in ts) / len(ts), 4) if ts else 0.0 for lang, ts in by_lang.items()}
 
 
 def _fertility_pair(base_tok: Any, new_tok: Any, texts: list[str]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ log = logging.getLogger("jazari_nlp")
 SAMPLE_FILE = "sample.txt"
 REPORT_DIR = "report"
 MAX_REPORT_TEXTS = 2000  # per language: enough for a fertility to 2 decimals, fast on any tokenizer
+HELDOUT_SHARE = 0.1  # of each language's lines, held out of an extension when no held-out text is given
 
 
 def run_tokenizer_stage(tcfg: TokenizerConfig, out: Path, *, corpus_dir: Path | None = None, seed: int = 0,
@@ -42,7 +43,11 @@ def run_tokenizer_stage(tcfg: TokenizerConfig, out: Path, *, corpus_dir: Path | 
     try:
         t0 = time.perf_counter()
         if tcfg.extend is not None:
-            summary = _extend(tcfg, out, sample.path, corpus_dir, report_texts, progress)
+            held = None
+            if not report_texts:  # no text the extension never saw: hold a seeded share of each language out
+                held = hold_out_lines(inputs, sorted(sample.languages), seed=sample_seed,
+                                      max_line_bytes=tcfg.sample.max_line_bytes)
+            summary = _extend(tcfg, out, sample.path, corpus_dir, report_texts, progress, held=held)
         else:
             summary = _train(tcfg, out, sample, report_texts, progress)
     finally:
@@ -70,18 +75,30 @@ def _train(tcfg: TokenizerConfig, out: Path, sample: Any, report_texts: dict[str
 
 
 def _extend(tcfg: TokenizerConfig, out: Path, sample_path: Path, corpus_dir: Path | None,
-            report_texts: dict[str, list[str]], progress: bool) -> dict[str, Any]:
+            report_texts: dict[str, Any], progress: bool, held: dict[str, list[str]] | None = None,
+            ) -> dict[str, Any]:
+    """Extend ``tokenizer.extend.model`` with tokens learned from the sample. ``held``: lines per language held
+    out of the sample (:func:`hold_out_lines`), measured instead when ``report_texts`` is empty."""
     from jazari_nlp.tokenization.extend import extend_model
 
     ecfg = tcfg.extend
     heldout = _texts(ecfg.heldout_files, "text") if ecfg.heldout_files else _corpus_heldout(corpus_dir)
+    heldout = [t for d in heldout.values() for t in d.values()] if isinstance(heldout, dict) else heldout
+    texts = list(_lines(sample_path))
+    by_lang = {lang: list(d.values()) for lang, d in report_texts.items()}
+    fertility_on = "evaluate_files" if tcfg.evaluate_files else "corpus heldout" if by_lang else "training text"
+    if held and not by_lang:
+        drop = {t for ts in held.values() for t in ts}
+        texts = [t for t in texts if t not in drop]  # every copy: a repeated language repeats its lines
+        by_lang, heldout = held, heldout or [t for ts in held.values() for t in ts]
+        fertility_on = f"held-out {HELDOUT_SHARE:.0%} of the sources"
     report = extend_model(
-        ecfg.model, _lines(sample_path), out, num_tokens=ecfg.num_tokens, init=ecfg.init,
+        ecfg.model, texts, out, num_tokens=ecfg.num_tokens, init=ecfg.init,
         min_frequency=ecfg.min_frequency, protect_texts=_texts(ecfg.protect_files, "text"),
-        heldout_texts=[t for d in heldout.values() for t in d.values()] if isinstance(heldout, dict) else heldout,
-        report_texts={lang: list(d.values()) for lang, d in report_texts.items()} or None, progress=progress,
+        heldout_texts=heldout, report_texts=by_lang or None, progress=progress,
     )
-    summary: dict[str, Any] = {"base": str(ecfg.model), "tokens_added": report.get("tokens_added")}
+    summary: dict[str, Any] = {"base": str(ecfg.model), "tokens_added": report.get("tokens_added"),
+                               "fertility_on": fertility_on}
     for lang, row in (report.get("fertility") or {}).items():
         if isinstance(row, dict) and "after" in row:
             summary[f"fertility.{lang}"] = f"{row['before']:.3g}→{row['after']:.3g}"
@@ -109,12 +126,53 @@ def _report(tok_dir: Path, texts_by_lang: dict[str, list[str]], progress: bool) 
 
 def _report_texts(tcfg: TokenizerConfig, corpus_dir: Path | None, sample_path: Path) -> dict[str, Any]:
     """Texts per language for the report: ``evaluate_files`` (parallel, aligned by id), else the corpus's
-    held-out split (text the tokenizer never saw), else nothing (a sample of the training text would flatter it)."""
+    held-out split (text the tokenizer never saw), else nothing (a sample of the training text would flatter it;
+    an extension then holds a share of its sources out instead: :func:`hold_out_lines`)."""
     if tcfg.evaluate_files:
         from jazari_nlp.tokenization.evaluate import read_parallel
 
         return read_parallel(list(tcfg.evaluate_files))
     return _corpus_heldout(corpus_dir) or {}
+
+
+def hold_out_lines(inputs: list[Any], languages: list[str], *, seed: int, max_line_bytes: int,
+                   share: float | None = None) -> dict[str, list[str]]:
+    """A seeded ``share`` (default HELDOUT_SHARE) of each language's distinct lines of the sample ``inputs``, at
+    most MAX_REPORT_TEXTS per language, read as the sample reads them (NFC, long lines cut). A line is held out
+    by a hash of its text and the seed, so every copy of it is on the same side; a language with very few
+    lines may get none. The extension then learns from the other lines and is measured on these.
+
+    Example: ``hold_out_lines(inputs_from_config(tcfg), ["ary_Arab"], seed=0, max_line_bytes=16384)``
+    → ``{"ary_Arab": ["...", ...]}``"""
+    import hashlib
+    import heapq
+
+    from jazari_nlp.tokenization.sampling import _lines as sample_lines
+    from jazari_nlp.tokenization.sampling import _new_stats
+
+    share = HELDOUT_SHARE if share is None else share
+    salt = hashlib.blake2b(f"jazari-heldout:{seed}".encode(), digest_size=8)
+    cut = int(share * 2**64)
+    heaps: dict[str, list[tuple[int, bytes]]] = {k: [] for k in languages}  # (-hash, line): the largest on top
+    kept: dict[str, set[bytes]] = {k: set() for k in languages}
+    for inp in inputs:
+        for lang, line in sample_lines(inp, max_line_bytes, _new_stats(inp), None):
+            if lang not in heaps or line in kept[lang]:
+                continue
+            h = salt.copy()
+            h.update(line)
+            key = int.from_bytes(h.digest(), "big")
+            if key >= cut:
+                continue
+            heap = heaps[lang]
+            if len(heap) < MAX_REPORT_TEXTS:
+                heapq.heappush(heap, (-key, line))
+            elif -heap[0][0] > key:  # the cap keeps the lines with the smallest hashes: the same set in any order
+                kept[lang].discard(heapq.heapreplace(heap, (-key, line))[1])
+            else:
+                continue
+            kept[lang].add(line)
+    return {k: sorted(line.decode("utf-8") for _, line in heap) for k, heap in heaps.items() if heap}
 
 
 def _corpus_heldout(corpus_dir: Path | None) -> dict[str, dict[str, str]]:
@@ -203,4 +261,4 @@ def check_stage(tcfg: TokenizerConfig) -> list[str]:
     return []
 
 
-__all__ = ["run_tokenizer_stage", "check_stage", "InputError"]
+__all__ = ["run_tokenizer_stage", "check_stage", "hold_out_lines", "InputError"]

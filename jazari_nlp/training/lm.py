@@ -430,6 +430,8 @@ def _eval_data(train_cfg: TrainConfig, tokenizer: Any, texts: Iterable[str] | No
         sft = train_cfg.sft
         rows, rejects = read_chat_rows(files, messages_field=sft.messages_field, prompt_field=sft.prompt_field,
                                        response_field=sft.response_field, system=sft.system_prompt)
+        if not rows:
+            raise InputError(_no_eval_text(train_cfg.eval_files, "chat rows"))
         rows = sample_texts(rows, limit, seed)
         dataset, stats = sft_dataset(rows, tokenizer, sft.max_length, cache_dir=cache_dir)
         return dataset, {"eval_rows": stats.get("kept"), "eval_rejected": len(rejects),
@@ -437,6 +439,8 @@ def _eval_data(train_cfg: TrainConfig, tokenizer: Any, texts: Iterable[str] | No
     if texts is None:
         return None, {}
     docs = sample_texts(texts, limit, seed)
+    if not docs and train_cfg.eval_files:  # the user named held-out files: never train without their loss
+        raise InputError(_no_eval_text(train_cfg.eval_files, f"text under text_field {train_cfg.text_field!r}"))
     if not docs:
         log.warning("no held-out text to evaluate on: training without held-out loss")
         return None, {}
@@ -450,6 +454,12 @@ def _eval_data(train_cfg: TrainConfig, tokenizer: Any, texts: Iterable[str] | No
                          "train.eval_max_documents)") from None
     return blocks, {"eval_blocks": len(blocks), "eval_tokens": len(blocks) * train_cfg.block_size,
                     "eval_data": f"{len(docs)} documents, {len(blocks)} blocks of {train_cfg.block_size} tokens"}
+
+
+def _no_eval_text(files: list[Any], what: str) -> str:
+    """The error for held-out files named in the config that give nothing to score (also a config check)."""
+    return (f"train.eval_files: no {what} in {', '.join(map(str, files))}: the held-out loss could never be "
+            "computed: add held-out text to it, or remove train.eval_files")
 
 
 def _last_checkpoint(ckpt_dir: Path) -> Path | None:
