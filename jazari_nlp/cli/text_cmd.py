@@ -339,7 +339,8 @@ def langid_identify(
 @langid_app.command("train")
 def langid_train(
     data: list[Path] = typer.Argument(..., help="Labelled .tsv (label<TAB>text, or a header with label/text) "
-                                      "or .jsonl ({'label', 'text'}) files, or one recipe .yaml.", exists=True),
+                                      "or .jsonl ({'label', 'text'}) files or folders of them, or one recipe "
+                                      ".yaml.", exists=True),
     output: Path = typer.Option(Path("langid.ftz"), "--output", "-o", help="Model file to write."),
     dim: int = typer.Option(32, help="Vector size (files only; a recipe has its own)."),
     epoch: int = typer.Option(20, help="Training epochs."),
