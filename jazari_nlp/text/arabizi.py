@@ -82,6 +82,7 @@ _NUMBER_TOKEN = re.compile(  # one capturing group: re.split keeps the numbers
 # 0 1 6 are no Moroccan Arabizi letter: in a word, a run of digits with one of them is a number (le360)
 _DIGIT_RUN_NUMBER = re.compile(r"\d*[016]\d*")
 _DIGIT = re.compile(r"\d")
+_CURLY_AFTER_DIGIT = re.compile("(?<=[37])[\u2019\u02bc](?=[A-Za-z])")
 _DIGITS = re.compile(r"\d+")
 
 
@@ -355,10 +356,14 @@ def transliterate(text: str, source: str = "ary_Latn", target: str = "ary_Arab",
 
     if not isinstance(text, str):
         raise TypeError(f"transliterate() argument 'text' must be str, not {type(text).__name__}")
+    if eight not in ("ه", "غ"):
+        raise ValueError(f"transliterate(): eight must be 'ه' or 'غ' (what the Arabizi 8 stands for), not {eight!r}")
     src, tgt = canonical_code(source), canonical_code(target)
     if src == tgt:
         return text
     if (src, tgt) == ("ary_Latn", "ary_Arab"):
+        if "\u2019" in text or "\u02bc" in text:  # phone keyboards type 3’ 7’ (the digraphs of غ خ) with ’
+            text = _CURLY_AFTER_DIGIT.sub("'", text)
         return latin_to_arabic(text, eight=eight, keep_foreign=keep_foreign, use_model=use_model)
     if (src, tgt) == ("ary_Arab", "ary_Latn"):
         return arabic_to_latin(text, emphatic_caps=emphatic_caps)

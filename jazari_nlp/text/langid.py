@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from jazari_nlp.errors import JazariError
 from jazari_nlp.schema import ExistingPath, StrictModel
@@ -64,7 +64,7 @@ class LangIdConfig(StrictModel):
     backend: Literal["jazari", "fasttext"] = "jazari"
     model_path: ExistingPath | None = None
     label_map: dict[str, str] = {}
-    threshold: float = 0.3
+    threshold: float = Field(0.3, ge=0.0, le=1.0)
     min_letters: int = 2
     max_chars: int = 4096
     unknown_as_und: bool = True
@@ -263,6 +263,8 @@ class FastTextIdentifier:
         for a caller that needs them too (the corpus step's ``script``)."""
         if errors not in ("und", "raise"):
             raise ValueError(f"errors must be 'und' or 'raise', not {errors!r}")
+        if isinstance(texts, str):  # iterating it would identify each character
+            raise TypeError("predict_batch() takes a list of texts, not one str: use predict(text)")
         out: list[list[Prediction] | None] = []
         todo: list[tuple[int, str, str]] = []
         for i, text in enumerate(texts):
@@ -383,7 +385,7 @@ def tag_words(text: str, model: FastTextIdentifier | LangIdConfig | None = None,
     words = _WORD.findall(text)
     context: dict[str, dict[str, float]] = {}
     out: list[tuple[str, str]] = []
-    for word in words[:20000]:
+    for word in words:
         counts = script_counts(word)
         letters = sum(counts.values())
         if letters == 0:
@@ -414,7 +416,6 @@ def tag_words(text: str, model: FastTextIdentifier | LangIdConfig | None = None,
         scores = {lab: math.log(own.get(lab, 0.0) + 1e-4) + context_weight * math.log(ctx.get(lab, 0.0) + 1e-4)
                   for lab in set(own) | set(ctx)}
         out.append((word, max(scores, key=scores.get) if scores else UND))
-    out.extend((w, UND) for w in words[20000:])
     return out
 
 

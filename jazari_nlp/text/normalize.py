@@ -269,6 +269,8 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
     strip_diacritics = match if strip_diacritics is None else strip_diacritics
     ascii_digits = match if ascii_digits is None else ascii_digits
     newlines = ("space" if match else "keep") if newlines is None else newlines
+    if newlines not in ("keep", "space"):
+        raise ValueError(f"newlines must be 'keep' or 'space', not {newlines!r}")
 
     names = ["bidi_controls", "zero_width", "tatweel", "arabic_lookalikes"]
     if unify_g:

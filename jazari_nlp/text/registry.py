@@ -13,9 +13,12 @@ Example::
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from jazari_nlp.schema import StrictModel
+
+log = logging.getLogger("jazari_nlp")
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,20 @@ def register_language(spec: LanguageSpec | Language | dict) -> None:
         spec = LanguageSpec(**spec)
     if isinstance(spec, LanguageSpec):
         spec = Language(spec.code, spec.script, spec.name, tuple(spec.aliases), spec.family, spec.notes)
+    if not isinstance(spec, Language):
+        raise TypeError(f"register_language() takes a LanguageSpec, Language or dict, not {type(spec).__name__}")
+    # Another variety's code is never taken over (every lookup of it, identify's labels too, would silently
+    # change); an alias may move to a finer variety (rif_Arab out of the coarse ber_Arab), and says so.
+    # Re-registering the same code (to add aliases, say) is fine.
+    codes = {c.lower(): c for c in LANGUAGES}
+    for key in (spec.code, *spec.aliases):
+        owner = _ALIASES.get(key.lower())
+        if owner is None or owner == spec.code:
+            continue
+        if key.lower() in codes:
+            raise ValueError(f"register_language: {key!r} is the code of {codes[key.lower()]!r} (codes and aliases "
+                             f"are case-insensitive); choose another code or alias for {spec.code!r}")
+        log.warning("register_language: alias %r now names %r (it named %r)", key, spec.code, owner)
     LANGUAGES[spec.code] = spec
     _ALIASES[spec.code.lower()] = spec.code
     for alias in spec.aliases:
