@@ -210,10 +210,15 @@ def write_report(report_dir: Path, runs: list[GridRun], keys: list[str], config:
 
 
 def _best(runs: list[GridRun], cols: list[str]) -> tuple[str, str, float] | None:
-    """The run with the lowest bits per byte (or perplexity, loss), or the highest accuracy / macro-F1."""
+    """The run with the lowest bits per byte (or perplexity, loss), or the highest accuracy / macro-F1. A run
+    whose value is not a finite number (a diverged run's NaN) is never the best: ``min`` would keep a NaN that
+    comes first."""
+    import math
+
     for col, lower in (("eval.bits_per_byte", True), ("eval.perplexity", True), ("train.heldout.macro_f1", False),
                        ("train.heldout.accuracy", False), ("train.eval_loss", True), ("train.final_loss", True)):
-        scored = [(r.metrics[col], r.name) for r in runs if col in r.metrics]
+        scored = [(r.metrics[col], r.name) for r in runs if col in r.metrics
+                  and isinstance(r.metrics[col], int | float) and math.isfinite(r.metrics[col])]
         if col in cols and scored:
             value, name = min(scored) if lower else max(scored)
             return col, name, value
