@@ -236,6 +236,15 @@ def repair_mojibake(text: str) -> str:
     return text
 
 
+def _greek_lookalikes(text: str) -> str:
+    """Greek ε γ Γ typed for the Amazigh ɛ ɣ inside Latin words, and a standalone γ when the text is Latin and
+    holds no real Greek."""
+    text = _GREEK_IN_LATIN.sub(_fix_greek, text)
+    if _GREEK_ONLY_WORD.search(text) and _ANY_LATIN.search(text) and not _OTHER_GREEK.search(text):
+        text = _GREEK_ONLY_WORD.sub(lambda m: m.group(0).translate(_table("amazigh_latin")), text)
+    return text
+
+
 def _fix_greek(match: re.Match) -> str:
     word = match.group(0)
     if _GREEK_LOOKALIKE.search(word):
@@ -318,12 +327,11 @@ def normalize(text: str | bytes, profile: str = "train", *, unify_g: bool | None
     else:
         remember = False  # three rounds without a fixed point (the last NFC may have made a table character)
     if "\u03b5" in text or "\u03b3" in text or "\u0393" in text:
-        text = _GREEK_IN_LATIN.sub(_fix_greek, text)
-        # A standalone γ too, when the text is Latin and holds no real Greek.
-        if _GREEK_ONLY_WORD.search(text) and _ANY_LATIN.search(text) and not _OTHER_GREEK.search(text):
-            text = _GREEK_ONLY_WORD.sub(lambda m: m.group(0).translate(_table("amazigh_latin")), text)
+        text = _greek_lookalikes(text)
     if match:
         text = _match_fold(text)
+        if "\u03b5" in text or "\u03b3" in text:  # the fold drops marks: "γٔ" becomes a lone γ only now
+            text = _greek_lookalikes(text)
     elif fixed_point:
         # Only non-space characters changed since this text's run collapsed it with the line breaks kept: its
         # spaces are single, between words, and one or two line breaks separate lines (no space at their edges).
